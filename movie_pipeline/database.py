@@ -1,0 +1,239 @@
+"""The film database: every table, and the few generic ways to move polars frames in and out.
+
+SQLAlchemy Core only, so the same code runs on SQLite (default) and PostgreSQL. List-valued
+columns (tags, genres, cast…) are stored as JSON text so both back ends treat them alike.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.sql import Select
+
+metadata = MetaData()
+
+# --- ingest -------------------------------------------------------------------------------
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("upload", String(120), primary_key=True),  # the partition key
+    Column("source_name", Text, nullable=False),  # file or folder name as dropped
+    Column("content_sha256", String(64), nullable=False),
+    Column("person", Text),  # Letterboxd username, from profile.csv or the zip name
+    Column("exported_at", Text),  # from the zip name, when it has one
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every record of diary/watched/ratings/reviews.csv as read: raw strings, nothing parsed.
+raw_rows = Table(
+    "raw_rows",
+    metadata,
+    Column("upload", String(120), primary_key=True),
+    Column("source_file", String(200), primary_key=True),
+    Column("line", Integer, primary_key=True),  # physical line where the record starts; header is 1
+    Column("date", Text),
+    Column("name", Text),
+    Column("year", Text),
+    Column("letterboxd_uri", Text),
+    Column("rating", Text),
+    Column("rewatch", Text),
+    Column("tags", Text),
+    Column("watched_date", Text),
+    Column("review", Text),
+    Column("problem", Text),  # set when the record itself is unreadable (ragged, wrong field count)
+    Column("raw", Text, nullable=False),  # the record's original text
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload", String(120), nullable=False, index=True),
+    Column("source_file", String(200), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("upload", String(120), primary_key=True),
+    Column("line", Integer, primary_key=True),  # line in diary.csv
+    Column("film_key", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("year", Integer),
+    Column("letterboxd_uri", Text),  # the diary entry's own URI
+    Column("logged_date", Date),
+    Column("watched_date", Date),
+    Column("rating", Float),
+    Column("rewatch", Boolean, nullable=False),
+    Column("tags", Text, nullable=False),  # JSON list of strings
+    Column("has_review", Boolean, nullable=False),
+)
+
+films = Table(
+    "films",
+    metadata,
+    Column("upload", String(120), primary_key=True),
+    Column("film_key", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("year", Integer),
+    Column("letterboxd_uri", Text),  # the film URI from watched/ratings.csv, when there is one
+    Column("rating", Float),  # from ratings.csv
+    Column("in_diary", Boolean, nullable=False),
+)
+
+# --- enrichment ---------------------------------------------------------------------------
+
+film_matches = Table(
+    "film_matches",
+    metadata,
+    Column("upload", String(120), primary_key=True),
+    Column("film_key", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("year", Integer),
+    Column("letterboxd_uri", Text),
+    Column("tmdb_id", Integer),
+    Column("status", String(16), nullable=False),  # found | not_found | pending | override
+    Column("confidence", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_film_matches_status", "status"),
+)
+
+# Shared by all uploads: a known film costs no request.
+tmdb_movies = Table(
+    "tmdb_movies",
+    metadata,
+    Column("tmdb_id", Integer, primary_key=True, autoincrement=False),
+    Column("title", Text, nullable=False),
+    Column("original_title", Text),
+    Column("release_date", Date),
+    Column("genres", Text, nullable=False),  # JSON list of names
+    Column("directors", Text, nullable=False),  # JSON list of names
+    Column("top_cast", Text, nullable=False),  # JSON list of up to 5 names, billing order
+    Column("runtime", Integer),
+    Column("overview", Text),
+    Column("vote_average", Float),
+    Column("vote_count", Integer),
+    Column("popularity", Float),
+    Column("poster_path", Text),
+    Column("original_language", String(16)),
+    Column("production_countries", Text, nullable=False),  # JSON list of ISO 3166-1 codes
+    Column("spoken_languages", Text, nullable=False),  # JSON list of ISO 639-1 codes
+    Column("imdb_id", String(16)),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+)
+
+# Search outcomes by normalized title + year; not-found entries expire.
+tmdb_search_cache = Table(
+    "tmdb_search_cache",
+    metadata,
+    Column("query_key", String(400), primary_key=True),
+    Column("tmdb_id", Integer),
+    Column("status", String(16), nullable=False),  # found | not_found
+    Column("confidence", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+)
+
+# --- statistics ---------------------------------------------------------------------------
+
+# Long format: one row per (period, section, item). period is "all" or a watch year.
+movie_stats = Table(
+    "movie_stats",
+    metadata,
+    Column("upload", String(120), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("section", String(64), primary_key=True),
+    Column("item", String(400), primary_key=True),
+    Column("rank", Integer),
+    Column("value", Float),
+    Column("count", Integer),
+    Column("label", Text),
+    Column("films_covered", Integer),  # of the films the stat could use, how many it did
+    Column("films_total", Integer),
+)
+
+UPLOAD_TABLES = (raw_rows, quarantine, entries, films, film_matches, movie_stats)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the schema in place. SQLite gets WAL and a busy timeout, since the
+    sensors read while a run writes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite)
+    metadata.create_all(engine)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def replace_upload_rows(conn: Connection, table: Table, upload: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Re-materializing a partition replaces its rows: delete, then insert, in the caller's transaction."""
+    conn.execute(delete(table).where(table.c.upload == upload))
+    insert_rows(conn, table, rows)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], chunk_size: int = 5000) -> None:
+    for start in range(0, len(rows), chunk_size):
+        conn.execute(table.insert(), list(rows[start : start + chunk_size]))
+
+
+def frame_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dicts()
+
+
+def read_frame(conn: Connection, query: Select, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Run a Core select and return a polars frame (typed by `schema` when the result is empty)."""
+    result = conn.execute(query)
+    columns = list(result.keys())
+    records = [tuple(row) for row in result]
+    if schema is None:
+        return pl.DataFrame(records, schema=columns, orient="row", infer_schema_length=None)
+    return pl.DataFrame(records, schema={c: schema[c] for c in columns}, orient="row")
+
+
+def upload_frame(conn: Connection, table: Table, upload: str, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+    order = [c for c in table.primary_key.columns if c.name != "upload"]
+    return read_frame(conn, select(table).where(table.c.upload == upload).order_by(*order), schema)
+
+
+def drop_all(engine: Engine) -> None:
+    metadata.drop_all(engine)
+
+
+def table_names() -> Iterable[str]:
+    return metadata.tables.keys()
