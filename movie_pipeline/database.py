@@ -4,7 +4,8 @@ SQLAlchemy Core only, so the same code runs on SQLite (default) and PostgreSQL. 
 columns (tags, genres, cast…) are stored as JSON text so both back ends treat them alike.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,8 +213,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(table.insert(), list(rows[start : start + chunk_size]))
 
 
-def frame_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dicts()
+def frame_rows(frame: pl.DataFrame, *, upload: str | None = None, json_columns: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Rows ready for insert: list columns become JSON text, and the partition key is added."""
+    if upload is not None:
+        frame = frame.with_columns(upload=pl.lit(upload))
+    rows = frame.to_dicts()
+    for row in rows:
+        for column in json_columns:
+            row[column] = json.dumps(row[column] or [], ensure_ascii=False)
+    return rows
+
+
+def decode_json_lists(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    return frame.with_columns(pl.col(c).str.json_decode(pl.List(pl.Utf8)) for c in columns)
 
 
 def read_frame(conn: Connection, query: Select, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
@@ -233,7 +245,3 @@ def upload_frame(conn: Connection, table: Table, upload: str, schema: Mapping[st
 
 def drop_all(engine: Engine) -> None:
     metadata.drop_all(engine)
-
-
-def table_names() -> Iterable[str]:
-    return metadata.tables.keys()

@@ -1,0 +1,141 @@
+"""raw_diary and parsed_movies: an upload read as it is, then normalized into entries and films."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import polars as pl
+from sqlalchemy import delete, func, select
+
+from movie_pipeline import database as db
+from movie_pipeline.assets.partitions import uploads_partitions
+from movie_pipeline.letterboxd.errors import UploadError
+from movie_pipeline.letterboxd.parse import parse_export
+from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
+from movie_pipeline.letterboxd.uploads import content_sha256, find_upload
+from movie_pipeline.resources import PipelineStorage
+
+RAW_SCHEMA = {c.name: (pl.Int64 if c.name == "line" else pl.Utf8) for c in db.raw_rows.columns}
+DIARY = "diary.csv"
+VALID_RATINGS = [r / 2 for r in range(1, 11)]
+
+
+@dg.asset(partitions_def=uploads_partitions, group_name="ingest", kinds={"polars", "sqlite"})
+def raw_diary(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg.MaterializeResult:
+    """The upload's diary, watched, ratings and reviews rows exactly as read, with source file and line."""
+    upload = context.partition_key
+    try:
+        path = find_upload(storage.settings.uploads_dir, upload)
+        export = open_upload(path)
+        read = read_raw_rows(export)
+    except UploadError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    for warning in read.warnings:
+        context.log.warning(warning)
+
+    with storage.engine().begin() as conn:
+        conn.execute(delete(db.uploads).where(db.uploads.c.upload == upload))
+        conn.execute(
+            db.uploads.insert(),
+            {
+                "upload": upload,
+                "source_name": path.name,
+                "content_sha256": content_sha256(path),
+                "person": export.person,
+                "exported_at": export.exported_at,
+                "registered_at": datetime.now(timezone.utc),
+            },
+        )
+        db.replace_upload_rows(conn, db.raw_rows, upload, db.frame_rows(read.rows, upload=upload))
+
+    per_file = read.rows.group_by("source_file").len().sort("source_file")
+    diary_rows = per_file.filter(pl.col("source_file") == DIARY)["len"].sum()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": int(diary_rows),
+            "source": dg.MetadataValue.path(str(path)),
+            "person": export.person or "unknown",
+            "rows_per_file": dg.MetadataValue.md(_markdown_table(per_file)),
+            "warnings": len(read.warnings),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=uploads_partitions,
+    group_name="ingest",
+    deps=[raw_diary],
+    kinds={"polars", "sqlite"},
+    check_specs=[
+        dg.AssetCheckSpec("entries_plus_quarantined_equal_diary_rows", asset="parsed_movies"),
+        dg.AssetCheckSpec("ratings_in_half_steps", asset="parsed_movies"),
+        dg.AssetCheckSpec("no_duplicate_entries", asset="parsed_movies"),
+    ],
+)
+def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg.MaterializeResult:
+    """Normalized diary entries and the distinct films of the upload; bad rows go to quarantine."""
+    upload = context.partition_key
+    engine = storage.engine()
+    with engine.connect() as conn:
+        raw = db.upload_frame(conn, db.raw_rows, upload, RAW_SCHEMA).drop("upload")
+    parsed = parse_export(raw)
+
+    with engine.begin() as conn:
+        db.replace_upload_rows(conn, db.entries, upload, db.frame_rows(parsed.entries, upload=upload, json_columns=["tags"]))
+        db.replace_upload_rows(conn, db.films, upload, db.frame_rows(parsed.films, upload=upload))
+        db.replace_upload_rows(conn, db.quarantine, upload, db.frame_rows(parsed.quarantine, upload=upload))
+    for row in parsed.quarantine.head(20).iter_rows(named=True):
+        context.log.warning(f"quarantined {row['source_file']} line {row['line']}: {row['reason']}")
+
+    diary_rows = raw.filter(pl.col("source_file") == DIARY).height
+    diary_quarantined = parsed.quarantine.filter(pl.col("source_file") == DIARY).height
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": parsed.entries.height,
+            "quarantined_rows": diary_quarantined,
+            "quarantined_other_files": parsed.quarantine.height - diary_quarantined,
+            "films": parsed.films.height,
+            "rewatches": int(parsed.entries["rewatch"].sum()),
+            "preview": dg.MetadataValue.md(_markdown_table(parsed.entries.select("watched_date", "name", "year", "rating").head(10))),
+        },
+        check_results=_entry_checks(engine, upload, diary_rows),
+    )
+
+
+def _entry_checks(engine, upload: str, diary_rows: int) -> list[dg.AssetCheckResult]:
+    """Checked against what was stored, not the in-memory frames, so a lost write shows up."""
+    entries, quarantine = db.entries.c, db.quarantine.c
+    with engine.connect() as conn:
+        kept = conn.scalar(select(func.count()).where(entries.upload == upload))
+        rejected = conn.scalar(select(func.count()).where(quarantine.upload == upload, quarantine.source_file == DIARY))
+        bad_ratings = conn.scalar(
+            select(func.count()).where(entries.upload == upload, entries.rating.is_not(None), entries.rating.not_in(VALID_RATINGS))
+        )
+        duplicated_uris = conn.scalar(
+            select(func.count()).select_from(
+                select(entries.letterboxd_uri)
+                .where(entries.upload == upload, entries.letterboxd_uri.is_not(None))
+                .group_by(entries.letterboxd_uri)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    return [
+        dg.AssetCheckResult(
+            check_name="entries_plus_quarantined_equal_diary_rows",
+            passed=kept + rejected == diary_rows,
+            metadata={"entries": kept, "quarantined": rejected, "diary_rows": diary_rows},
+        ),
+        dg.AssetCheckResult(check_name="ratings_in_half_steps", passed=bad_ratings == 0, metadata={"bad_ratings": bad_ratings}),
+        dg.AssetCheckResult(
+            check_name="no_duplicate_entries", passed=duplicated_uris == 0, metadata={"duplicated_entry_uris": duplicated_uris}
+        ),
+    ]
+
+
+def _markdown_table(frame: pl.DataFrame) -> str:
+    def cell(value: object) -> str:
+        return "" if value is None else str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in frame.iter_rows()]
+    return "\n".join(lines)
