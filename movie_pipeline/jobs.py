@@ -2,28 +2,23 @@
 
 import dagster as dg
 
-from movie_pipeline.assets.partitions import uploads_partitions
-
 ENRICH_AND_STATS = dg.AssetSelection.assets("enriched_movies", "movie_stats")
 
 upload_job = dg.define_asset_job(
     "upload_job",
     selection=dg.AssetSelection.assets("raw_diary", "parsed_movies", "enriched_movies", "movie_stats"),
-    partitions_def=uploads_partitions,
     description="Read, parse, enrich and summarise one upload.",
 )
 
 enrichment_sweep_job = dg.define_asset_job(
     "enrichment_sweep_job",
     selection=ENRICH_AND_STATS,
-    partitions_def=uploads_partitions,
     description="Retry the films of an upload still pending enrichment, then recompute its stats.",
 )
 
 tmdb_refresh_job = dg.define_asset_job(
     "tmdb_refresh_job",
     selection=ENRICH_AND_STATS,
-    partitions_def=uploads_partitions,
     description="Re-fetch cached TMDB details older than the configured age, then recompute the stats.",
 )
 

@@ -57,6 +57,10 @@ def settled_uploads(cursor: UploadCursor, observed: dict[str, Signature]) -> tup
     return settled, UploadCursor(seen=dict(observed), registered=registered)
 
 
+def content_hash_of(key: str) -> str:
+    return key.rpartition("-")[2]
+
+
 def observe_uploads(uploads_dir: Path) -> dict[str, Signature]:
     if not uploads_dir.is_dir():
         return {}
@@ -83,7 +87,8 @@ def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage)
     cursor = UploadCursor.parse(context.cursor)
     settled, next_cursor = settled_uploads(cursor, observe_uploads(uploads_dir))
 
-    known = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
+    # The key ends in the content hash: the same bytes under another name are the same upload.
+    known = {content_hash_of(key): key for key in context.instance.get_dynamic_partitions(uploads_partitions.name)}
     new_keys: list[str] = []
     for name in settled:
         try:
@@ -92,10 +97,12 @@ def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage)
             context.log.warning(f"uploads/{name}: could not be read ({error.strerror}); will try again")
             continue
         next_cursor.registered[name] = next_cursor.seen[name]
-        if key in known or key in new_keys:
-            context.log.info(f"uploads/{name}: same bytes as the existing upload partition {key}; nothing to do")
+        same = known.get(content_hash_of(key))
+        if same:
+            context.log.info(f"uploads/{name}: same bytes as the existing upload partition {same}; nothing to do")
             continue
         context.log.info(f"uploads/{name}: new upload partition {key}")
+        known[content_hash_of(key)] = key
         new_keys.append(key)
 
     if not new_keys:

@@ -1,0 +1,28 @@
+# Each target creates or reuses .venv/ and installs the project into it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test dev bench
+
+$(INSTALLED): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)  ## the main job on the bundled sample export
+	$(PY) -m movie_pipeline.launch demo
+
+test: $(INSTALLED)  ## the whole test suite
+	$(VENV)/bin/pytest
+
+dev: $(INSTALLED)  ## the Dagster UI with the daemon (http://127.0.0.1:3000)
+	$(PY) -m movie_pipeline.launch dev
+
+bench: $(INSTALLED)  ## the benchmarks, printed as tables
+	$(PY) benchmarks/bench_parse.py
+	$(PY) benchmarks/bench_stats.py
+	$(PY) benchmarks/bench_enrich.py

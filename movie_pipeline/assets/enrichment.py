@@ -1,0 +1,98 @@
+"""enriched_movies: the upload's films matched to TMDB and enriched with its metadata."""
+
+import time
+from typing import Optional
+
+import dagster as dg
+import polars as pl
+from sqlalchemy import func, select
+
+from movie_pipeline import database as db
+from movie_pipeline.assets.partitions import uploads_partitions
+from movie_pipeline.resources import PipelineStorage, TmdbResource
+from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbAuthError
+from movie_pipeline.tmdb.enrich import enrich_films, refresh_stale_movies
+from movie_pipeline.tmdb.overrides import OverridesError, read_overrides
+
+LOW_CONFIDENCE = 0.6
+
+
+class EnrichmentConfig(dg.Config):
+    refresh_older_than_days: Optional[int] = None  # set by tmdb_refresh_schedule
+
+
+@dg.asset(
+    partitions_def=uploads_partitions,
+    group_name="enrichment",
+    deps=["parsed_movies"],
+    kinds={"aiohttp", "sqlite"},
+    check_specs=[dg.AssetCheckSpec("low_confidence_matches", asset="enriched_movies")],
+)
+async def enriched_movies(
+    context: dg.AssetExecutionContext, config: EnrichmentConfig, storage: PipelineStorage, tmdb: TmdbResource
+) -> dg.MaterializeResult:
+    """Each film of the upload matched on TMDB (title + year), with details and credits; cached across uploads."""
+    tmdb_config = tmdb.config()
+    missing = tmdb_config.missing_credentials_reason()
+    if missing:
+        raise dg.Failure(description=missing, allow_retries=False)
+    upload = context.partition_key
+    engine = storage.engine()
+    try:
+        overrides = read_overrides(storage.settings.overrides_path)
+    except OverridesError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    with engine.connect() as conn:
+        films = db.upload_frame(conn, db.films, upload).select("film_key", "name", "year", "letterboxd_uri")
+
+    def client_factory() -> RateLimitedTmdbClient:
+        return RateLimitedTmdbClient(tmdb_config)
+
+    started = time.monotonic()
+    try:
+        if config.refresh_older_than_days is not None:
+            refreshed = await refresh_stale_movies(engine, client_factory, config.refresh_older_than_days)
+            context.log.info(f"refreshed {refreshed} cached TMDB films older than {config.refresh_older_than_days} days")
+        summary = await enrich_films(
+            films, upload=upload, engine=engine, client_factory=client_factory, overrides=overrides, log=context.log.info
+        )
+    except TmdbAuthError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": films.height,
+            "found": summary.found,
+            "not_found": summary.not_found,
+            "pending": summary.pending,
+            "overrides": summary.overrides,
+            "tmdb_requests": summary.tmdb_requests,
+            "cache_hits": summary.cache_hits,
+            "retries": summary.retries,
+            "duration_s": round(time.monotonic() - started, 2),
+        },
+        check_results=[_low_confidence_check(engine, upload)],
+    )
+
+
+def _low_confidence_check(engine, upload: str) -> dg.AssetCheckResult:
+    matches = db.film_matches.c
+    query = (
+        select(matches.name, matches.year, matches.tmdb_id, matches.confidence, matches.reason)
+        .where(matches.upload == upload, matches.status == "found", matches.confidence < LOW_CONFIDENCE)
+        .order_by(matches.confidence, matches.name)
+    )
+    with engine.connect() as conn:
+        low = db.read_frame(conn, query)
+        total = conn.scalar(select(func.count()).where(matches.upload == upload, matches.status == "found"))
+    listing = "\n".join(
+        f"- {row['name']} ({row['year']}) → tmdb {row['tmdb_id']}: {row['confidence']:.2f}, {row['reason']}"
+        for row in low.head(50).iter_rows(named=True)
+    )
+    return dg.AssetCheckResult(
+        check_name="low_confidence_matches",
+        passed=low.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"Matches below confidence {LOW_CONFIDENCE}: check them, and pin the right film in overrides.csv.",
+        metadata={"low_confidence": low.height, "found": total, "matches": dg.MetadataValue.md(listing or "none")},
+    )

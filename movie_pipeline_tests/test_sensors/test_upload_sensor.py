@@ -1,0 +1,134 @@
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from movie_pipeline.sensors.upload_sensor import UploadCursor, settled_uploads, upload_sensor
+from movie_pipeline_tests.conftest import LETTERBOXD
+
+EXTRATONE_DIARY = LETTERBOXD / "extratone" / "diary.csv"
+ZIP = LETTERBOXD / "choicehoney-zip" / "letterboxd-choicehoney-2026-01-02.zip"
+
+
+def expected_key(stem: str, path: Path) -> str:
+    return f"{stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+
+class Ticks:
+    """Evaluates the sensor tick after tick the way the daemon does: cursor carried, partitions applied."""
+
+    def __init__(self, storage):
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.storage = storage
+        self.cursor = None
+
+    def tick(self) -> dg.SensorResult:
+        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={"storage": self.storage})
+        result = upload_sensor(context)
+        self.cursor = result.cursor
+        for request in result.dynamic_partitions_requests or []:
+            self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        return result
+
+    def requested(self, result) -> list[str]:
+        return [request.partition_key for request in result.run_requests or []]
+
+
+@pytest.fixture
+def ticks(storage):
+    return Ticks(storage)
+
+
+def test_a_new_file_runs_once_it_has_settled(ticks, data_dir):
+    dropped = data_dir / "uploads" / "diary.csv"
+    shutil.copyfile(EXTRATONE_DIARY, dropped)
+
+    first = ticks.tick()
+    assert ticks.requested(first) == []
+    assert "waiting to settle" in first.skip_reason.skip_message
+
+    second = ticks.tick()
+    assert ticks.requested(second) == [expected_key("diary", dropped)]
+    assert second.run_requests[0].run_key == f"upload:{expected_key('diary', dropped)}"
+    assert ticks.instance.get_dynamic_partitions("uploads") == [expected_key("diary", dropped)]
+
+    assert ticks.requested(ticks.tick()) == []
+
+
+def test_a_half_written_file_waits_until_it_stops_changing(ticks, data_dir):
+    dropped = data_dir / "uploads" / "diary.csv"
+    content = EXTRATONE_DIARY.read_bytes()
+    dropped.write_bytes(content[: len(content) // 2])
+    assert ticks.requested(ticks.tick()) == []
+
+    with dropped.open("ab") as stream:
+        stream.write(content[len(content) // 2 :])
+    assert ticks.requested(ticks.tick()) == [], "changed since the last tick: still being written"
+    assert ticks.requested(ticks.tick()) == [expected_key("diary", dropped)]
+
+
+def test_the_same_bytes_dropped_twice_make_one_partition(ticks, data_dir):
+    shutil.copyfile(ZIP, data_dir / "uploads" / ZIP.name)
+    shutil.copyfile(ZIP, data_dir / "uploads" / "copy of my export.zip")
+    ticks.tick()
+    (requested,) = ticks.requested(ticks.tick())
+    assert requested in (expected_key("letterboxd-choicehoney-2026-01-02", ZIP), expected_key("copy-of-my-export", ZIP))
+    assert len(ticks.instance.get_dynamic_partitions("uploads")) == 1
+
+    shutil.copyfile(ZIP, data_dir / "uploads" / "third.zip")
+    ticks.tick()
+    assert ticks.requested(ticks.tick()) == []
+    assert len(ticks.instance.get_dynamic_partitions("uploads")) == 1
+
+
+def test_a_bad_upload_does_not_stop_the_sensor_or_other_uploads(ticks, data_dir):
+    uploads = data_dir / "uploads"
+    (uploads / "broken.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    (uploads / "notes.csv").write_text("hello,world\n1,2\n")
+    shutil.copyfile(EXTRATONE_DIARY, uploads / "diary.csv")
+    ticks.tick()
+    requested = ticks.requested(ticks.tick())
+    # Bad files still become partitions: their runs fail with a message saying what is wrong.
+    assert sorted(requested) == sorted(
+        [expected_key("broken", uploads / "broken.zip"), expected_key("notes", uploads / "notes.csv"), expected_key("diary", uploads / "diary.csv")]
+    )
+
+
+def test_hidden_and_partial_files_are_ignored(ticks, data_dir):
+    uploads = data_dir / "uploads"
+    (uploads / ".DS_Store").write_bytes(b"x")
+    (uploads / "export.zip.part").write_bytes(b"x")
+    (uploads / "export.zip.crdownload").write_bytes(b"x")
+    ticks.tick()
+    assert ticks.requested(ticks.tick()) == []
+
+
+def test_an_export_folder_is_one_upload(ticks, data_dir):
+    folder = data_dir / "uploads" / "melvin export"
+    shutil.copytree(LETTERBOXD / "melvincarvalho", folder)
+    ticks.tick()
+    (requested,) = ticks.requested(ticks.tick())
+    assert requested.startswith("melvin-export-")
+
+
+def test_a_file_changed_after_registration_is_a_new_upload(ticks, data_dir):
+    dropped = data_dir / "uploads" / "diary.csv"
+    shutil.copyfile(EXTRATONE_DIARY, dropped)
+    ticks.tick()
+    first = ticks.requested(ticks.tick())
+    dropped.write_bytes(EXTRATONE_DIARY.read_bytes() + b"2024-01-01,Heat,1995,https://boxd.it/zz,4,,,2024-01-01\r\n")
+    os.utime(dropped, ns=(1, 1))
+    ticks.tick()
+    second = ticks.requested(ticks.tick())
+    assert second == [expected_key("diary", dropped)] and second != first
+
+
+def test_settled_uploads_forgets_paths_that_disappeared():
+    cursor = UploadCursor(seen={"a.csv": (1, 1, 1)}, registered={"a.csv": (1, 1, 1), "gone.csv": (2, 2, 1)})
+    settled, next_cursor = settled_uploads(cursor, {"a.csv": (1, 1, 1), "b.csv": (3, 3, 1)})
+    assert settled == []
+    assert next_cursor.registered == {"a.csv": (1, 1, 1)}
+    assert UploadCursor.parse(next_cursor.dumps()) == next_cursor
