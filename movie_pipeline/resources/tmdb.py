@@ -28,12 +28,9 @@ class TmdbResource(dg.ConfigurableResource):
             for field, variable in (("api_key", "TMDB_API_KEY"), ("read_access_token", "TMDB_READ_ACCESS_TOKEN"))
             if environ.get(variable)
         }
-        plain = TmdbConfig.from_env({k: v for k, v in environ.items() if not k.endswith(("API_KEY", "ACCESS_TOKEN"))})
+        limits = TmdbConfig.from_env(environ)
         return cls(
-            base_url=plain.base_url,
-            max_concurrency=plain.max_concurrency,
-            max_rate=plain.max_rate,
-            **secrets,
+            base_url=limits.base_url, max_concurrency=limits.max_concurrency, max_rate=limits.max_rate, **secrets
         )
 
     def config(self) -> TmdbConfig:
