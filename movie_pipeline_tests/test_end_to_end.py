@@ -1,0 +1,145 @@
+"""A file drop against a real `dagster dev` (webserver + daemon), on loopback, with the TMDB stand-in."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from movie_pipeline import database as db
+from movie_pipeline.settings import REPO_ROOT
+from movie_pipeline.tmdb.standin.server import StandinOptions, StandinThread
+from movie_pipeline_tests.conftest import LETTERBOXD
+
+pytestmark = pytest.mark.e2e
+TOKEN = "end-to-end-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class DagsterDev:
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.log = log_path.open("wb")
+        dagster = Path(sys.executable).parent / "dagster"
+        self.process = subprocess.Popen(
+            [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)],
+            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def graphql(self, query: str) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/graphql",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)["data"]
+
+    def wait_until_up(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "dagster dev exited early"
+            try:
+                if self.graphql("{ version }")["version"]:
+                    return
+            except OSError:
+                time.sleep(1)
+        raise AssertionError("dagster dev did not answer in time")
+
+    def stop(self) -> None:
+        # dagster dev spawns the webserver, the daemon and code servers: end the whole process group.
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+RUNS = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
+SWEEP_TICKS = """{ sensorOrError(sensorSelector: {repositoryName: "__repository__",
+  repositoryLocationName: "movie_pipeline", sensorName: "enrichment_sweep_sensor"}) {
+  ... on Sensor { sensorState { ticks(limit: 20) { timestamp status skipReason } } } } }"""
+
+
+def distinct_films(export: Path) -> int:
+    pairs = set()
+    for name in ("diary.csv", "watched.csv", "ratings.csv", "reviews.csv"):
+        with (export / name).open(encoding="utf-8", newline="") as stream:
+            pairs |= {(row["Name"], row["Year"]) for row in csv.DictReader(stream)}
+    return len(pairs)
+
+
+def wait_for(predicate, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_dropped_export_runs_the_whole_chain(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "uploads").mkdir(parents=True)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with StandinThread(StandinOptions(accepted_credentials=frozenset({TOKEN}))) as standin:
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "MOVIE_PIPELINE_DATA_DIR": str(data_dir),
+            "TMDB_BASE_URL": standin.base_url,
+            "TMDB_READ_ACCESS_TOKEN": TOKEN,
+            "TMDB_MAX_RATE": "200",
+        }
+        env.pop("MOVIE_PIPELINE_DATABASE_URL", None)
+        dev = DagsterDev(env, tmp_path / "dagster_dev.log")
+        try:
+            dev.wait_until_up()
+            shutil.copytree(LETTERBOXD / "melvincarvalho", data_dir / "uploads" / "melvincarvalho")
+
+            def finished_upload_run():
+                runs = [r for r in dev.graphql(RUNS)["runsOrError"]["results"] if r["jobName"] == "upload_job"]
+                return runs if runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+            (run,) = wait_for(finished_upload_run, 240, "the upload run to finish")
+            assert run["status"] == "SUCCESS", (tmp_path / "dagster_dev.log").read_text()[-5000:]
+            partition = {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"]
+            assert partition.startswith("melvincarvalho-")
+
+            # Let the sweep sensor tick a few times: it must keep a >= 10 s cadence and never overlap runs.
+            time.sleep(35)
+            ticks = dev.graphql(SWEEP_TICKS)["sensorOrError"]["sensorState"]["ticks"]
+            runs = dev.graphql(RUNS)["runsOrError"]["results"]
+        finally:
+            dev.stop()
+
+    engine = create_engine(f"sqlite:///{data_dir / 'movie_pipeline.db'}")
+    with engine.connect() as conn:
+        films = conn.scalar(select(func.count()).select_from(db.films).where(db.films.c.upload == partition))
+        matched = conn.scalar(select(func.count()).select_from(db.film_matches).where(db.film_matches.c.upload == partition))
+        entries = conn.scalar(select(func.count()).select_from(db.entries).where(db.entries.c.upload == partition))
+    assert (entries, films, matched) == (59, *[distinct_films(LETTERBOXD / "melvincarvalho")] * 2)
+    assert (data_dir / "reports").is_dir()
+
+    timestamps = sorted(t["timestamp"] for t in ticks)
+    assert len(timestamps) >= 2
+    assert all(later - earlier >= 9.5 for earlier, later in zip(timestamps, timestamps[1:]))
+    in_flight_together = [r for r in runs if r["status"] in ("STARTED", "STARTING", "QUEUED")]
+    assert len(in_flight_together) <= 1
