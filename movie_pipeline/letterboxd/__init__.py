@@ -1,0 +1,1 @@
+"""Reading a Letterboxd export into polars frames (pure: no Dagster import)."""
