@@ -1,0 +1,1 @@
+"""TMDB: async client, matching, cache, enrichment and the offline stand-in (no Dagster import)."""
