@@ -27,7 +27,7 @@ def tmdb_or_standin() -> Iterator[None]:
         print(f"TMDB: using {os.environ.get('TMDB_BASE_URL', 'the real API')} with your credentials")
         yield
         return
-    from movie_pipeline.tmdb.standin.server import StandinOptions, StandinThread
+    from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 
     token = secrets.token_urlsafe(24)
     with StandinThread(StandinOptions(accepted_credentials=frozenset({token}))) as standin:

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, func, select
 
 from movie_pipeline import database as db
 from movie_pipeline.settings import REPO_ROOT
-from movie_pipeline.tmdb.standin.server import StandinOptions, StandinThread
+from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 from movie_pipeline_tests.conftest import LETTERBOXD
 
 pytestmark = pytest.mark.e2e
