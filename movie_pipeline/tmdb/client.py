@@ -1,0 +1,246 @@
+"""The TMDB client: one aiohttp session, a sliding window of requests in flight, evenly spaced starts, retries.
+
+Every request takes a slot of the semaphore, then its turn from the start spacer, and is sent at once; the slot
+frees the moment the response is read, so the next waiting request starts without waiting for a batch. Retries
+wait outside the slot, so a backing-off request never holds back the others.
+"""
+
+import asyncio
+import email.utils
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from movie_pipeline.tmdb.config import TmdbConfig
+
+# Our start and the server's receipt differ by a few milliseconds of scheduling and transport; spacing starts
+# (1 s + this) / max_rate apart keeps any max_rate + 1 of them more than a second apart on the server's clock too.
+START_GUARD_S = 0.02
+# A longer Retry-After would stall the whole run; past this we wait this long and let a retry ask again.
+MAX_RETRY_AFTER_S = 60.0
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class TmdbError(Exception):
+    """A TMDB request failed; the message is safe to show (no credentials)."""
+
+
+class TmdbAuthError(TmdbError):
+    """TMDB refused the credentials: retrying cannot help."""
+
+
+class TmdbUnavailable(TmdbError):
+    """TMDB did not answer usefully after every attempt: worth trying again later."""
+
+
+class TmdbRequestError(TmdbError):
+    """TMDB rejected a request as malformed (a 4xx other than 401/404): retrying cannot help."""
+
+
+class _RetryableFailure(Exception):
+    def __init__(self, description: str, retry_after: float | None = None):
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
+@dataclass
+class ClientCounters:
+    requests: int = 0
+    retries: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)  # "200", "429", "timeout", "connection", "invalid json"
+
+
+class StartSpacer:
+    """At most `max_rate` request starts in any sliding second, and no bursts: consecutive starts are at least
+    (1 s + START_GUARD_S) / max_rate apart, so any max_rate + 1 starts span more than a second."""
+
+    def __init__(self, max_rate: float, sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic):
+        self._interval = (1.0 + START_GUARD_S) / max_rate
+        self._sleep = sleep
+        self._clock = clock
+        self._next_start = -math.inf
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every start back for `seconds` (the server asked us to slow down)."""
+        self._next_start = max(self._next_start, self._clock() + seconds)
+
+    async def wait_turn(self) -> None:
+        # The lock makes waiters take turns in arrival order; the next turn is measured from the actual start,
+        # so a late wake-up never squeezes two starts together.
+        async with self._lock:
+            delay = self._next_start - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+            self._next_start = max(self._next_start, self._clock() + self._interval)
+
+
+class RateLimitedTmdbClient:
+    """`async with RateLimitedTmdbClient(config) as client:` then `search_movies` and `movie_details`."""
+
+    def __init__(self, config: TmdbConfig, *, sleep: Sleep = asyncio.sleep):
+        self._config = config
+        self._sleep = sleep
+        self._semaphore = asyncio.Semaphore(config.max_concurrency)
+        self._spacer = StartSpacer(config.max_rate, sleep=sleep)
+        self._session: aiohttp.ClientSession | None = None
+        self._jitter = wait_random_exponential(multiplier=config.backoff_base_s, max=config.backoff_max_s)
+        self.counters = ClientCounters()
+
+    async def __aenter__(self) -> "RateLimitedTmdbClient":
+        self._config.require_credentials()
+        headers = {"Accept": "application/json", "User-Agent": "movie_pipeline"}
+        if self._config.read_access_token:
+            headers["Authorization"] = f"Bearer {self._config.read_access_token}"
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._config.max_concurrency),
+            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
+            headers=headers,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._config.max_concurrency
+
+    def __repr__(self) -> str:
+        return f"RateLimitedTmdbClient({self._config!r}, requests={self.counters.requests})"
+
+    async def search_movies(self, query: str, year: int | None = None) -> list[dict[str, Any]]:
+        """The first page of `GET /search/movie` (TMDB's 20 best matches); `year` narrows to films released then."""
+        params = {"query": query, "include_adult": "false", "page": "1"}
+        if year is not None:
+            params["year"] = str(year)
+        body = await self._get_json("/search/movie", params, missing_ok=False)
+        results = body.get("results") if body else None
+        return [result for result in results or [] if isinstance(result, dict) and "id" in result]
+
+    async def movie_details(self, tmdb_id: int) -> dict[str, Any] | None:
+        """`GET /movie/{id}` with credits appended, or None when TMDB has no such film."""
+        return await self._get_json(f"/movie/{int(tmdb_id)}", {"append_to_response": "credits"}, missing_ok=True)
+
+    async def _get_json(self, path: str, params: dict[str, str], *, missing_ok: bool) -> dict[str, Any] | None:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._config.max_attempts),
+            wait=self._retry_wait,
+            retry=retry_if_exception_type(_RetryableFailure),
+            sleep=self._sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            return await retrying(self._attempt, path, params, missing_ok)
+        except _RetryableFailure as failure:
+            last = str(failure)
+        raise TmdbUnavailable(f"TMDB GET {path} failed {self._config.max_attempts} times; last: {last}")
+
+    async def _attempt(self, path: str, params: dict[str, str], missing_ok: bool) -> dict[str, Any] | None:
+        if self._session is None:
+            raise RuntimeError("use RateLimitedTmdbClient as `async with RateLimitedTmdbClient(config) as client`")
+        if not self._config.read_access_token:
+            params = {**params, "api_key": self._config.api_key or ""}
+        transport_failure = None
+        async with self._semaphore:
+            await self._spacer.wait_turn()
+            self.counters.requests += 1
+            try:
+                async with self._session.get(self._url(path), params=params) as response:
+                    body = await response.read()
+                    status, retry_after_header = response.status, response.headers.get("Retry-After")
+            except TimeoutError:
+                transport_failure = ("timeout", f"no answer within {self._config.request_timeout_s:g} s")
+            except aiohttp.ClientError as error:
+                transport_failure = ("connection", self._config.redact(f"{type(error).__name__}: {error}"))
+        if transport_failure is not None:
+            self.counters.outcomes[transport_failure[0]] += 1
+            raise _RetryableFailure(transport_failure[1])
+        self.counters.outcomes[str(status)] += 1
+        return self._interpret(path, status, retry_after_header, body, missing_ok)
+
+    def _url(self, path: str) -> str:
+        return f"{self._config.base_url.rstrip('/')}{path}"
+
+    def _interpret(
+        self, path: str, status: int, retry_after_header: str | None, body: bytes, missing_ok: bool
+    ) -> dict[str, Any] | None:
+        if status == 401:
+            raise TmdbAuthError(self._auth_message(body))
+        if status == 404 and missing_ok:
+            return None
+        if status in RETRYABLE_STATUSES:
+            retry_after = parse_retry_after(retry_after_header) if status == 429 else None
+            if retry_after is not None:
+                self._spacer.pause(retry_after)
+            raise _RetryableFailure(f"HTTP {status}", retry_after)
+        if status >= 400:
+            raise TmdbRequestError(
+                f"TMDB GET {path} answered HTTP {status}: {self._config.redact(_status_message(body))}"
+            )
+        decoded = _decode_json(body)
+        if decoded is None:
+            self.counters.outcomes["invalid json"] += 1
+            raise _RetryableFailure(f"HTTP {status} with a body that is not a JSON object")
+        return decoded
+
+    def _auth_message(self, body: bytes) -> str:
+        variable = "TMDB_READ_ACCESS_TOKEN" if self._config.read_access_token else "TMDB_API_KEY"
+        return (
+            f"TMDB rejected the credentials in {variable} (HTTP 401: {self._config.redact(_status_message(body))}). "
+            f"Check the value at https://www.themoviedb.org/settings/api (TMDB_READ_ACCESS_TOKEN takes the "
+            f"'API Read Access Token', TMDB_API_KEY the 'API Key'), or unset both and use `make demo` / `make dev` "
+            f"to run against the offline stand-in."
+        )
+
+    def _retry_wait(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _RetryableFailure) and failure.retry_after is not None:
+            return failure.retry_after
+        return self._jitter(state)
+
+    def _count_retry(self, _state: RetryCallState) -> None:
+        self.counters.retries += 1
+
+
+def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), capped at MAX_RETRY_AFTER_S."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (email.utils.parsedate_to_datetime(value) - now()).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _decode_json(body: bytes) -> dict[str, Any] | None:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _status_message(body: bytes) -> str:
+    decoded = _decode_json(body) or {}
+    message = decoded.get("status_message") or decoded.get("errors") or body[:200].decode("utf-8", "replace")
+    return str(message)

@@ -1,0 +1,489 @@
+"""enrich_films(): every film of an upload matched on TMDB, with details and credits, stored as results arrive.
+
+Per film: an override beats everything; else the persistent cache (search outcomes by normalized title + year,
+films by TMDB id) answers without a request; else `GET /search/movie` with the year (and once more without it
+when nothing acceptable came back), then the details with credits. A transient failure leaves the film
+`pending` and is never cached, so a later run tries again; a definitive not-found is cached for a while.
+
+Database work runs on one writer thread, so the event loop keeps requests flowing while rows are committed;
+each film's rows are committed as soon as the film is settled, so a killed run loses at most the requests in
+flight, and the next run asks TMDB only for what is not stored yet.
+"""
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from movie_pipeline import database as db
+from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbRequestError, TmdbUnavailable
+from movie_pipeline.tmdb.matching import ACCEPT_THRESHOLD, Match, choose_match, normalize_title, rank_candidates
+from movie_pipeline.tmdb.overrides import Override, Overrides
+
+NOT_FOUND_TTL = timedelta(days=30)
+PROGRESS_EVERY_S = 2.0
+TOP_CAST = 5
+# Films in progress at once, per request slot: a film waits for its search, then its details; two films per
+# slot keep every slot busy while each film's chain still finishes soon after it starts.
+FILMS_PER_REQUEST_SLOT = 2
+_QUERY_CHUNK = 500  # ids per IN (...) list
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[RateLimitedTmdbClient]]
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class EnrichmentSummary:
+    films: int
+    found: int
+    not_found: int
+    pending: int
+    overrides: int
+    tmdb_requests: int
+    cache_hits: int  # films settled from the database without a request
+    retries: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Film:
+    film_key: str
+    name: str
+    year: int | None
+    letterboxd_uri: str | None
+
+    @property
+    def search_key(self) -> str:
+        return search_key(self.name, self.year)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A film's row in film_matches, minus the bookkeeping columns."""
+
+    status: str  # found | not_found | pending | override
+    tmdb_id: int | None
+    confidence: float
+    reason: str
+
+
+@dataclass
+class _Plan:
+    """What the database already knows about one film, and so which requests it still needs."""
+
+    film: Film
+    override: Override | None = None
+    matched: Outcome | None = None  # a found search outcome from the cache
+    outcome: Outcome | None = None  # settled without any request
+
+
+def search_key(name: str, year: int | None) -> str:
+    title = normalize_title(name) or name.casefold().strip()
+    return f"{title[:380]}|{'' if year is None else year}"
+
+
+async def enrich_films(
+    films: pl.DataFrame,
+    *,
+    upload: str,
+    engine: Engine,
+    client_factory: ClientFactory,
+    overrides: Overrides,
+    log: Callable[[str], object] = print,
+    now: Callable[[], datetime] = utc_now,
+) -> EnrichmentSummary:
+    """Match and enrich the `films` of `upload` (columns film_key, name, year, letterboxd_uri)."""
+    started = time.monotonic()
+    wanted = films_from_frame(films)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-database") as writer:
+        store = _Store(engine, writer, now)
+        await store.run(store.start_upload, upload, wanted)
+        plans = await store.run(store.plan, wanted, overrides)
+        settled = [plan for plan in plans if plan.outcome is not None]
+        await store.run(store.save_settled, upload, settled)
+        outcomes: Counter[str] = Counter(plan.outcome.status for plan in settled)
+        to_request = [plan for plan in plans if plan.outcome is None]
+        log(f"{len(wanted)} films: {len(settled)} known from the database, {len(to_request)} to look up on TMDB")
+        requests = retries = 0
+        if to_request:
+            async with client_factory() as client:
+                run = _OnlineRun(client, store, upload, log, started, len(wanted), outcomes)
+                try:
+                    await run.settle_all(to_request)
+                finally:
+                    requests, retries = client.counters.requests, client.counters.retries
+    summary = EnrichmentSummary(
+        films=len(wanted),
+        found=outcomes["found"],
+        not_found=outcomes["not_found"],
+        pending=outcomes["pending"],
+        overrides=outcomes["override"],
+        tmdb_requests=requests,
+        cache_hits=len(settled),
+        retries=retries,
+        duration_s=round(time.monotonic() - started, 3),
+    )
+    log(
+        f"{summary.films} films in {summary.duration_s:.1f} s: {summary.found} found, {summary.not_found} not found, "
+        f"{summary.pending} pending, {summary.overrides} overrides; {summary.tmdb_requests} TMDB requests, "
+        f"{summary.retries} retries, {summary.cache_hits} from the database"
+    )
+    return summary
+
+
+async def refresh_stale_movies(
+    engine: Engine,
+    client_factory: ClientFactory,
+    older_than_days: int,
+    *,
+    log: Callable[[str], object] = print,
+    now: Callable[[], datetime] = utc_now,
+) -> int:
+    """Fetch again the stored TMDB films fetched more than `older_than_days` ago; the number refreshed.
+
+    A film TMDB no longer has, or that fails transiently, keeps its stored row until a later refresh.
+    """
+    movies = db.tmdb_movies
+    cutoff = now() - timedelta(days=older_than_days)
+    with engine.connect() as conn:
+        stale = list(conn.scalars(select(movies.c.tmdb_id).where(movies.c.fetched_at < cutoff).order_by(movies.c.tmdb_id)))
+    if not stale:
+        return 0
+    log(f"refreshing {len(stale)} TMDB films fetched before {cutoff:%Y-%m-%d}")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-database") as writer:
+        store = _Store(engine, writer, now)
+        async with client_factory() as client:
+            window = asyncio.Semaphore(client.max_concurrency * FILMS_PER_REQUEST_SLOT)
+
+            async def refresh(tmdb_id: int) -> bool:
+                async with window:
+                    try:
+                        details = await client.movie_details(tmdb_id)
+                    except (TmdbUnavailable, TmdbRequestError):
+                        return False
+                if details is None:
+                    return False
+                await store.run(store.save, movie=movie_row(details, now()))
+                return True
+
+            refreshed = sum(await run_all(refresh(tmdb_id) for tmdb_id in stale))
+    log(f"refreshed {refreshed} of {len(stale)} stale TMDB films")
+    return refreshed
+
+
+async def run_all(coroutines: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; the first failure cancels the rest and is raised as itself (not as an ExceptionGroup)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(coroutine) for coroutine in coroutines]
+    except* Exception as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+def films_from_frame(films: pl.DataFrame) -> list[Film]:
+    rows = films.select("film_key", "name", "year", "letterboxd_uri").unique("film_key", keep="first", maintain_order=True)
+    return [Film(**row) for row in rows.iter_rows(named=True)]
+
+
+class _OnlineRun:
+    """The films that need TMDB, as concurrent tasks sharing one client."""
+
+    def __init__(
+        self,
+        client: RateLimitedTmdbClient,
+        store: "_Store",
+        upload: str,
+        log: Callable[[str], object],
+        started: float,
+        total: int,
+        outcomes: Counter[str],
+    ):
+        self._client = client
+        self._store = store
+        self._upload = upload
+        self._log = log
+        self._started = started
+        self._total = total
+        self._outcomes = outcomes
+        self._window = asyncio.Semaphore(client.max_concurrency * FILMS_PER_REQUEST_SLOT)
+        self._details: dict[int, asyncio.Task[dict[str, Any] | None]] = {}
+        self._last_progress = time.monotonic()
+
+    async def settle_all(self, plans: Sequence[_Plan]) -> None:
+        """Every film settled and stored; a TmdbAuthError cancels the rest and propagates, leaving them pending."""
+        await run_all(self._settle(plan) for plan in plans)
+
+    async def _settle(self, plan: _Plan) -> None:
+        async with self._window:
+            try:
+                outcome, movie = await self._look_up(plan)
+            except (TmdbUnavailable, TmdbRequestError) as error:
+                outcome, movie = Outcome("pending", None, 0.0, f"left for a later run: {error}"), None
+        await self._store.run(self._store.save, upload=self._upload, film=plan.film, outcome=outcome, movie=movie)
+        self._outcomes[outcome.status] += 1
+        self._report_progress()
+
+    async def _look_up(self, plan: _Plan) -> tuple[Outcome, dict[str, Any] | None]:
+        film = plan.film
+        if plan.override is not None:
+            tmdb_id = plan.override.tmdb_id
+            matched = Outcome("override", tmdb_id, 1.0, plan.override.reason)
+        else:
+            matched = plan.matched or await self._search(film)
+            if matched.tmdb_id is None:
+                return matched, None
+            tmdb_id = matched.tmdb_id
+        if await self._store.run(self._store.has_movie, tmdb_id):
+            return matched, None
+        details = await self._movie_details(tmdb_id)
+        if details is None:
+            source = plan.override.reason if plan.override else "the search result"
+            return Outcome("not_found", None, 0.0, f"TMDB has no film {tmdb_id} ({source}); it may have been removed"), None
+        return matched, movie_row(details, self._store.now())
+
+    async def _search(self, film: Film) -> Outcome:
+        """The search outcome, cached as soon as it is known (a crash after it costs no second search)."""
+        candidates = await self._client.search_movies(film.name, film.year)
+        match = choose_match(film.name, film.year, candidates)
+        if match is None and film.year is not None:
+            candidates += await self._client.search_movies(film.name)
+            match = choose_match(film.name, film.year, candidates)
+        outcome = _found(match) if match else _not_found(film, candidates)
+        await self._store.run(self._store.save, search=(film.search_key, outcome))
+        return outcome
+
+    async def _movie_details(self, tmdb_id: int) -> dict[str, Any] | None:
+        # Two films of one upload can be the same TMDB film (a title written two ways): one request serves both.
+        if tmdb_id not in self._details:
+            self._details[tmdb_id] = asyncio.ensure_future(self._client.movie_details(tmdb_id))
+        return await self._details[tmdb_id]
+
+    def _report_progress(self) -> None:
+        moment = time.monotonic()
+        if moment - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = moment
+        counters = self._client.counters
+        rate = counters.requests / max(moment - self._started, 1e-9)
+        self._log(
+            f"{sum(self._outcomes.values())}/{self._total} films, {rate:.0f} req/s, {counters.retries} retries"
+        )
+
+
+def _found(match: Match) -> Outcome:
+    return Outcome("found", match.tmdb_id, match.confidence, match.reason)
+
+
+def _not_found(film: Film, candidates: Sequence[Mapping[str, Any]]) -> Outcome:
+    ranked = rank_candidates(film.name, film.year, candidates)
+    if not ranked:
+        return Outcome("not_found", None, 0.0, "TMDB search found no film by this title")
+    best = ranked[0]
+    return Outcome(
+        "not_found",
+        None,
+        0.0,
+        f"no acceptable match among {len(ranked)} results; best {best.reason} scored {best.confidence:.2f} "
+        f"(needs {ACCEPT_THRESHOLD:.2f}); pin the right one in overrides.csv",
+    )
+
+
+def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """The tmdb_movies row for a `GET /movie/{id}?append_to_response=credits` body."""
+    credits = details.get("credits") or {}
+    cast = sorted(
+        (member for member in credits.get("cast") or [] if member.get("name")),
+        key=lambda member: member.get("order", len(credits.get("cast") or [])),
+    )
+    directors = [member["name"] for member in credits.get("crew") or [] if member.get("job") == "Director" and member.get("name")]
+    return {
+        "tmdb_id": int(details["id"]),
+        "title": details.get("title") or details.get("original_title") or "",
+        "original_title": details.get("original_title") or None,
+        "release_date": _release_date(details.get("release_date")),
+        "genres": _json_list(genre.get("name") for genre in details.get("genres") or []),
+        "directors": _json_list(directors),
+        "top_cast": _json_list([member["name"] for member in cast][:TOP_CAST]),
+        "runtime": details.get("runtime") or None,  # TMDB gives 0 for an unknown runtime
+        "overview": details.get("overview") or None,
+        "vote_average": details.get("vote_average"),
+        "vote_count": details.get("vote_count"),
+        "popularity": details.get("popularity"),
+        "poster_path": details.get("poster_path") or None,
+        "original_language": details.get("original_language") or None,
+        "production_countries": _json_list(country.get("iso_3166_1") for country in details.get("production_countries") or []),
+        "spoken_languages": _json_list(language.get("iso_639_1") for language in details.get("spoken_languages") or []),
+        "imdb_id": details.get("imdb_id") or None,
+        "fetched_at": fetched_at,
+    }
+
+
+def _json_list(values: Iterable[object]) -> str:
+    return json.dumps(list(dict.fromkeys(str(value) for value in values if value)), ensure_ascii=False)
+
+
+def _release_date(text: object) -> date | None:
+    try:
+        return date.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+class _Store:
+    """The enrichment tables, touched only from one writer thread; each method is one short transaction."""
+
+    def __init__(self, engine: Engine, writer: ThreadPoolExecutor, now: Callable[[], datetime]):
+        self._engine = engine
+        self._writer = writer
+        self.now = now
+
+    async def run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, partial(method, *args, **kwargs))
+
+    def start_upload(self, upload: str, films: Sequence[Film]) -> None:
+        """A pending row for each film without one; rows of films no longer in the upload go."""
+        matches = db.film_matches
+        with self._engine.begin() as conn:
+            existing = set(conn.scalars(select(matches.c.film_key).where(matches.c.upload == upload)))
+            wanted = {film.film_key for film in films}
+            gone = sorted(existing - wanted)
+            for chunk in _chunks(gone):
+                conn.execute(delete(matches).where(matches.c.upload == upload, matches.c.film_key.in_(chunk)))
+            waiting = Outcome("pending", None, 0.0, "waiting for TMDB")
+            new_rows = [self._match_row(upload, film, waiting) for film in films if film.film_key not in existing]
+            db.insert_rows(conn, matches, new_rows)
+
+    def plan(self, films: Sequence[Film], overrides: Overrides) -> list[_Plan]:
+        plans = [_Plan(film, override=overrides.find(film.name, film.year, film.letterboxd_uri)) for film in films]
+        with self._engine.connect() as conn:
+            searches = self._cached_searches(conn, {plan.film.search_key for plan in plans if plan.override is None})
+            wanted_ids = {plan.override.tmdb_id for plan in plans if plan.override}
+            wanted_ids |= {outcome.tmdb_id for outcome in searches.values() if outcome.tmdb_id is not None}
+            known = self._known_movies(conn, wanted_ids)
+        for plan in plans:
+            if plan.override is not None:
+                if plan.override.tmdb_id in known:
+                    plan.outcome = Outcome("override", plan.override.tmdb_id, 1.0, plan.override.reason)
+                continue
+            cached = searches.get(plan.film.search_key)
+            if cached is None:
+                continue
+            if cached.tmdb_id is None or cached.tmdb_id in known:
+                plan.outcome = cached
+            else:
+                plan.matched = cached
+        return plans
+
+    def save_settled(self, upload: str, plans: Sequence[_Plan]) -> None:
+        with self._engine.begin() as conn:
+            upsert(conn, db.film_matches, [self._match_row(upload, plan.film, plan.outcome) for plan in plans])
+
+    def save(
+        self,
+        *,
+        upload: str | None = None,
+        film: Film | None = None,
+        outcome: Outcome | None = None,
+        movie: dict[str, Any] | None = None,
+        search: tuple[str, Outcome] | None = None,
+    ) -> None:
+        """Whatever is given, in one transaction: a film's final row never exists without its TMDB film."""
+        with self._engine.begin() as conn:
+            if movie is not None:
+                upsert(conn, db.tmdb_movies, [movie])
+            if search is not None:
+                upsert(conn, db.tmdb_search_cache, [self._search_row(*search)])
+            if outcome is not None:
+                upsert(conn, db.film_matches, [self._match_row(upload, film, outcome)])
+
+    def has_movie(self, tmdb_id: int) -> bool:
+        with self._engine.connect() as conn:
+            return bool(self._known_movies(conn, {tmdb_id}))
+
+    def _cached_searches(self, conn: Connection, keys: set[str]) -> dict[str, Outcome]:
+        cache = db.tmdb_search_cache.c
+        fresh = (cache.expires_at.is_(None)) | (cache.expires_at > self.now())
+        found: dict[str, Outcome] = {}
+        for chunk in _chunks(sorted(keys)):
+            query = select(cache.query_key, cache.status, cache.tmdb_id, cache.confidence, cache.reason)
+            for row in conn.execute(query.where(cache.query_key.in_(chunk), fresh)):
+                found[row.query_key] = Outcome(row.status, row.tmdb_id, row.confidence, row.reason)
+        return found
+
+    @staticmethod
+    def _known_movies(conn: Connection, ids: set[int]) -> set[int]:
+        movies = db.tmdb_movies.c
+        known: set[int] = set()
+        for chunk in _chunks(sorted(ids)):
+            known.update(conn.scalars(select(movies.tmdb_id).where(movies.tmdb_id.in_(chunk))))
+        return known
+
+    def _search_row(self, key: str, outcome: Outcome) -> dict[str, Any]:
+        fetched_at = self.now()
+        return {
+            "query_key": key,
+            "tmdb_id": outcome.tmdb_id,
+            "status": outcome.status,
+            "confidence": outcome.confidence,
+            "reason": outcome.reason,
+            "fetched_at": fetched_at,
+            "expires_at": fetched_at + NOT_FOUND_TTL if outcome.status == "not_found" else None,
+        }
+
+    def _match_row(self, upload: str, film: Film, outcome: Outcome) -> dict[str, Any]:
+        return {
+            "upload": upload,
+            "film_key": film.film_key,
+            "name": film.name,
+            "year": film.year,
+            "letterboxd_uri": film.letterboxd_uri,
+            "tmdb_id": outcome.tmdb_id,
+            "status": outcome.status,
+            "confidence": outcome.confidence,
+            "reason": outcome.reason,
+            "updated_at": self.now(),
+        }
+
+
+_DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows`, replacing any with the same primary key (safe against a concurrent run of another upload)."""
+    if not rows:
+        return
+    dialect_insert = _DIALECT_INSERTS.get(conn.dialect.name)
+    if dialect_insert is None:
+        raise RuntimeError(
+            f"the film database is {conn.dialect.name}; movie_pipeline supports SQLite and PostgreSQL "
+            f"(set MOVIE_PIPELINE_DATABASE_URL to a sqlite:/// or postgresql+psycopg:// URL)"
+        )
+    keys = [column.name for column in table.primary_key.columns]
+    statement = dialect_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys},
+    )
+    conn.execute(statement, list(rows))
+
+
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    for start in range(0, len(values), _QUERY_CHUNK):
+        yield values[start : start + _QUERY_CHUNK]
