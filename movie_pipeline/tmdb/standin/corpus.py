@@ -62,7 +62,7 @@ class StandinCorpus:
         self._rank = {film.id: rank for rank, film in enumerate(by_popularity)}
         self._ids_by_word: dict[str, set[int]] = defaultdict(set)
         for film in by_popularity:
-            for word in set(title_words(film.title)) | set(title_words(film.original_title)):
+            for word in indexed_words(film.title) | indexed_words(film.original_title):
                 self._ids_by_word[word].add(film.id)
 
     def __len__(self) -> int:
@@ -85,14 +85,23 @@ class StandinCorpus:
 
 
 def title_words(text: str) -> list[str]:
-    """Casefolded words with accents stripped and punctuation dropped, so "Amélie" and "amelie" meet."""
+    """Casefolded words with accents stripped and punctuation dropped, so "Amélie's" and "amelies" meet."""
+    return _folded(text, punctuation="").split()
+
+
+def indexed_words(title: str) -> set[str]:
+    """A title's words both with punctuation dropped and read as a space: "Spider-Man" is found by
+    "spiderman" and by "spider man", "Love's Kitchen" by "love"."""
+    return set(title_words(title)) | set(_folded(title, punctuation=" ").split())
+
+
+def _folded(text: str, punctuation: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(
-        char
+    return "".join(
+        punctuation if unicodedata.category(char)[0] in "PS" else char
         for char in decomposed
-        if not unicodedata.combining(char) and unicodedata.category(char)[0] not in "PS"
+        if not unicodedata.combining(char)
     )
-    return kept.split()
 
 
 def repair_mojibake(text: str) -> str:

@@ -9,7 +9,11 @@ PAGE_SIZE = 20
 
 # Error bodies as TMDB sends them: the first three are recorded responses (fixtures/tmdb/jdrouet-tmdb-api),
 # the others follow developer.themoviedb.org/docs/errors.
-INVALID_API_KEY = {"status_message": "Invalid API key: You must be granted a valid key.", "success": False, "status_code": 7}
+INVALID_API_KEY = {
+    "status_message": "Invalid API key: You must be granted a valid key.",
+    "success": False,
+    "status_code": 7,
+}
 RESOURCE_NOT_FOUND = {"status_message": "The resource you requested could not be found.", "status_code": 34}
 QUERY_MISSING = {"errors": ["query must be provided"]}
 INVALID_PAGE = {
@@ -22,7 +26,11 @@ RATE_LIMITED = {
     "status_message": "Your request count (#) is over the allowed limit of (40).",
     "success": False,
 }
-INTERNAL_ERROR = {"status_code": 11, "status_message": "Internal error: Something went wrong, contact TMDB.", "success": False}
+INTERNAL_ERROR = {
+    "status_code": 11,
+    "status_message": "Internal error: Something went wrong, contact TMDB.",
+    "success": False,
+}
 SERVICE_OFFLINE = {
     "status_code": 9,
     "status_message": "Service offline: This service is temporarily offline, try again later.",
