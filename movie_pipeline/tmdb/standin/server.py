@@ -143,6 +143,11 @@ STATS_KEY = web.AppKey("stats", StandinStats)
 
 
 def build_app(corpus: StandinCorpus, options: StandinOptions) -> web.Application:
+    """The stand-in app; its StandinStats are at app[STATS_KEY].
+
+    Serve it as running_standin does: access_log=None (request lines can carry api_key) and
+    handler_cancellation=True (so a "hang" ends when its client gives up).
+    """
     state = StandinState(corpus, options)
     app = web.Application(middlewares=[standin_middleware])
     app[STATE_KEY] = state
