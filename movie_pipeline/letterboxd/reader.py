@@ -123,9 +123,9 @@ def _folder_files(folder: Path) -> dict[str, bytes]:
 def _zip_files(path: Path) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                _reject_unsafe_entry(path.name, info.filename)
             members = [info.filename for info in archive.infolist() if not info.is_dir()]
-            for member in members:
-                _reject_unsafe_entry(path.name, member)
             selected = _select_export_files(members, path.name)
             return {
                 root_name: _checked_csv(f"{path.name}/{member}", _read_member(archive, member, path.name), root_name)

@@ -206,7 +206,7 @@ def test_zip_entry_failing_its_crc(tmp_path):
     assert "CRC" in message
 
 
-@pytest.mark.parametrize("entry", ["../diary.csv", "/etc/diary.csv", "export/../../diary.csv", "C:/diary.csv"])
+@pytest.mark.parametrize("entry", ["../diary.csv", "/etc/diary.csv", "export/../../diary.csv", "C:/diary.csv", "../outside/"])
 def test_zip_entry_escaping_its_folder(tmp_path, entry):
     path = _zip(tmp_path / "evil.zip", {"diary.csv": DIARY.encode(), entry: DIARY.encode()})
     message = _raises(UnsafeZipEntry, path)
