@@ -197,5 +197,6 @@ def test_person_and_export_date_from_profile_or_zip_name():
     afelka = open_upload(upload_path("afelka"))
 
     assert (choicehoney.person, choicehoney.exported_at) == ("choicehoney", "2026-01-02")
-    assert extratone.person == next(csv.DictReader(open(upload_path("extratone") / "profile.csv", encoding="utf-8")))["Username"]
+    profile = (upload_path("extratone") / "profile.csv").read_text(encoding="utf-8")
+    assert extratone.person == next(csv.DictReader(io.StringIO(profile, newline="")))["Username"]
     assert (afelka.person, afelka.exported_at) == (None, None)
