@@ -2,7 +2,7 @@
 
 Per film: an override beats everything; else the persistent cache (search outcomes by normalized title + year,
 films by TMDB id) answers without a request; else `GET /search/movie` with the year (and once more without it
-when nothing acceptable came back), then the details with credits. A transient failure leaves the film
+when that settles nothing: see matching.is_decisive), then the details with credits. A transient failure leaves the film
 `pending` and is never cached, so a later run tries again; a definitive not-found is cached for a while.
 
 Database work runs on one writer thread, so the event loop keeps requests flowing while rows are committed;
@@ -29,7 +29,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from movie_pipeline import database as db
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbRequestError, TmdbUnavailable
-from movie_pipeline.tmdb.matching import ACCEPT_THRESHOLD, Match, choose_match, normalize_title, rank_candidates
+from movie_pipeline.tmdb.matching import (
+    ACCEPT_THRESHOLD,
+    Match,
+    choose_match,
+    is_decisive,
+    normalize_title,
+    rank_candidates,
+)
 from movie_pipeline.tmdb.overrides import Override, Overrides
 
 NOT_FOUND_TTL = timedelta(days=30)
@@ -259,11 +266,16 @@ class _OnlineRun:
         return matched, movie_row(details, self._store.now())
 
     async def _search(self, film: Film) -> Outcome:
-        """The search outcome, cached as soon as it is known (a crash after it costs no second search)."""
+        """The search outcome, cached as soon as it is known (a crash after it costs no second search).
+
+        The year-filtered search settles it when its best is decisive; otherwise the search without a year
+        adds the films of other years (a better-known film dated a year off, or TMDB's undated films).
+        """
         candidates = await self._client.search_movies(film.name, film.year)
         match = choose_match(film.name, film.year, candidates)
-        if match is None and film.year is not None:
-            candidates += await self._client.search_movies(film.name)
+        if film.year is not None and (match is None or not is_decisive(match)):
+            more = await self._client.search_movies(film.name)
+            candidates = list({candidate["id"]: candidate for candidate in candidates + more}.values())
             match = choose_match(film.name, film.year, candidates)
         outcome = _found(match) if match else _not_found(film, candidates)
         await self._store.run(self._store.save, search=(film.search_key, outcome))

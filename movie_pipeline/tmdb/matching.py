@@ -102,6 +102,12 @@ def choose_match(name: str, year: int | None, candidates: Iterable[Mapping[str, 
     return ranked[0] if ranked and ranked[0].confidence >= ACCEPT_THRESHOLD else None
 
 
+def is_decisive(match: Match) -> bool:
+    """No film dated another year could outscore `match`: its score reaches the most any such film can get
+    (a perfect title and full prominence, times the one-year-off factor), so searching other years is moot."""
+    return match.confidence >= YEAR_FACTOR_BY_DISTANCE[1]
+
+
 def year_factor(year: int | None, candidate_year: int | None) -> float:
     if year is None or candidate_year is None:
         return UNKNOWN_YEAR_FACTOR
