@@ -106,6 +106,7 @@ class RateLimitedTmdbClient:
             connector=aiohttp.TCPConnector(limit=self._config.max_concurrency),
             timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
             headers=headers,
+            middlewares=(self._start_request,),
         )
         return self
 
@@ -156,8 +157,6 @@ class RateLimitedTmdbClient:
             params = {**params, "api_key": self._config.api_key or ""}
         transport_failure = None
         async with self._semaphore:
-            await self._spacer.wait_turn()
-            self.counters.requests += 1
             try:
                 async with self._session.get(self._url(path), params=params) as response:
                     body = await response.read()
@@ -171,6 +170,15 @@ class RateLimitedTmdbClient:
             raise _RetryableFailure(transport_failure[1])
         self.counters.outcomes[str(status)] += 1
         return self._interpret(path, status, retry_after_header, body, missing_ok)
+
+    async def _start_request(
+        self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        # A session middleware sees every send, including aiohttp's own single resend of a GET whose kept-alive
+        # connection dropped (RFC 9112 §9.3.1), so those starts are spaced and counted too.
+        await self._spacer.wait_turn()
+        self.counters.requests += 1
+        return await send(request)
 
     def _url(self, path: str) -> str:
         return f"{self._config.base_url.rstrip('/')}{path}"
