@@ -1,0 +1,53 @@
+"""Plain-text phrasing shared by the markdown summary and the HTML report (no markup here)."""
+
+from movie_pipeline.stats.compute import ALL_TIME, ViewingStats
+
+ENRICHED_STATUSES = ("found", "override")
+
+
+def period_title(period: str) -> str:
+    return "All time" if period == ALL_TIME else period
+
+
+def whole(number: float | None) -> str:
+    return f"{round(number or 0):,}"
+
+
+def percent(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
+
+
+def stars(rating: float | None) -> str:
+    return "–" if rating is None else f"{rating:.2f}★"
+
+
+def headline_count(stats: ViewingStats, item: str, period: str) -> int:
+    row = stats.get("headline", item, period)
+    return (row or {}).get("count") or 0
+
+
+def enriched_films(stats: ViewingStats, period: str = ALL_TIME) -> int:
+    return sum(_statuses(stats, period).get(status, 0) for status in ENRICHED_STATUSES)
+
+
+def coverage_sentence(stats: ViewingStats, period: str = ALL_TIME) -> str:
+    """How many of the period's films have TMDB details, and what happened to the rest."""
+    statuses = _statuses(stats, period)
+    total = sum(statuses.values())
+    if total == 0:
+        return "No films yet."
+    missing = [
+        f"{whole(statuses[status])} {wording}"
+        for status, wording in (
+            ("pending", "still pending"),
+            ("not_found", "not found on TMDB"),
+            ("not_run", "not looked up yet"),
+        )
+        if statuses.get(status)
+    ]
+    sentence = f"TMDB details for {whole(enriched_films(stats, period))} of {whole(total)} films"
+    return f"{sentence} ({', '.join(missing)})." if missing else f"{sentence}."
+
+
+def _statuses(stats: ViewingStats, period: str) -> dict[str, int]:
+    return {row["item"]: row["count"] for row in stats.section("coverage", period).iter_rows(named=True)}

@@ -1,0 +1,164 @@
+"""Hand-made stats inputs: typed `entries` and `film_details` frames built from short tables.
+
+A film is a dict of the film_details columns that matter to a test; the rest are filled with
+the nulls an unenriched film has. An entry names its film by key and gives its dates as text.
+"""
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+ENTRY_SCHEMA = {
+    "line": pl.Int64,
+    "film_key": pl.Utf8,
+    "name": pl.Utf8,
+    "year": pl.Int32,
+    "letterboxd_uri": pl.Utf8,
+    "logged_date": pl.Date,
+    "watched_date": pl.Date,
+    "rating": pl.Float64,
+    "rewatch": pl.Boolean,
+    "tags": pl.List(pl.Utf8),
+    "has_review": pl.Boolean,
+}
+
+DETAIL_SCHEMA = {
+    "film_key": pl.Utf8,
+    "name": pl.Utf8,
+    "year": pl.Int32,
+    "letterboxd_uri": pl.Utf8,
+    "rating": pl.Float64,
+    "in_diary": pl.Boolean,
+    "status": pl.Utf8,
+    "tmdb_id": pl.Int64,
+    "confidence": pl.Float64,
+    "title": pl.Utf8,
+    "original_title": pl.Utf8,
+    "release_date": pl.Date,
+    "genres": pl.List(pl.Utf8),
+    "directors": pl.List(pl.Utf8),
+    "top_cast": pl.List(pl.Utf8),
+    "production_countries": pl.List(pl.Utf8),
+    "spoken_languages": pl.List(pl.Utf8),
+    "runtime": pl.Int64,
+    "vote_average": pl.Float64,
+    "vote_count": pl.Int64,
+    "popularity": pl.Float64,
+    "original_language": pl.Utf8,
+    "poster_path": pl.Utf8,
+    "overview": pl.Utf8,
+    "imdb_id": pl.Utf8,
+}
+
+
+def details_frame(films: list[dict[str, Any]]) -> pl.DataFrame:
+    rows = [
+        {column: film.get(column) for column in DETAIL_SCHEMA} | {"in_diary": film.get("in_diary", True)}
+        for film in films
+    ]
+    return pl.DataFrame(rows, schema=DETAIL_SCHEMA)
+
+
+def entries_frame(films: list[dict[str, Any]], rows: list[tuple]) -> pl.DataFrame:
+    """rows: (line, film_key, watched 'YYYY-MM-DD', rating or None, rewatch, has_review[, logged 'YYYY-MM-DD'])."""
+    by_key = {film["film_key"]: film for film in films}
+    entries = []
+    for line, key, watched, rating, rewatch, reviewed, *logged in rows:
+        entries.append(
+            {
+                "line": line,
+                "film_key": key,
+                "name": by_key[key]["name"],
+                "year": by_key[key]["year"],
+                "letterboxd_uri": f"https://boxd.it/entry{line}",
+                "logged_date": date.fromisoformat(logged[0] if logged else watched),
+                "watched_date": date.fromisoformat(watched),
+                "rating": rating,
+                "rewatch": rewatch,
+                "tags": [],
+                "has_review": reviewed,
+            }
+        )
+    return pl.DataFrame(entries, schema=ENTRY_SCHEMA)
+
+
+def film(key: str, name: str, year: int | None, status: str | None = None, **tmdb: Any) -> dict[str, Any]:
+    return {"film_key": key, "name": name, "year": year, "status": status, "title": name if tmdb else None, **tmdb}
+
+
+def tmdb(
+    directors: list[str],
+    cast: list[str],
+    genres: list[str],
+    countries: list[str],
+    language: str,
+    runtime: int,
+    vote_average: float,
+    vote_count: int,
+    popularity: float,
+) -> dict[str, Any]:
+    return {
+        "directors": directors,
+        "top_cast": cast,
+        "genres": genres,
+        "production_countries": countries,
+        "original_language": language,
+        "runtime": runtime,
+        "vote_average": vote_average,
+        "vote_count": vote_count,
+        "popularity": popularity,
+    }
+
+
+# The dozen-entry diary most tests use. Weekdays: 2021-01-01 was a Friday, 2022-01-01 a Saturday.
+FILMS = [
+    film(
+        "alpha",
+        "Alpha",
+        1999,
+        "found",
+        **tmdb(["Ann Lee"], ["Pat Roe", "Quin Ash"], ["Drama"], ["US"], "en", 100, 7.0, 100, 50.0),
+    ),
+    film(
+        "beta",
+        "Beta",
+        2021,
+        "found",
+        **tmdb(["Ann Lee"], ["Pat Roe"], ["Drama", "Comedy"], ["FR"], "fr", 90, 6.0, 10, 5.0),
+    ),
+    # vote_count 0: TMDB's 8.0 is no one's opinion, so Gamma is left out of "you vs TMDB".
+    film(
+        "gamma",
+        "Gamma",
+        1985,
+        "override",
+        **tmdb(["Bo Chan"], ["Quin Ash"], ["Comedy"], ["US"], "en", 120, 8.0, 0, 20.0),
+    ),
+    film("delta", "Delta", 2020, "not_found"),
+    film("eps", "Epsilon", 2021, "pending"),
+    # runtime 0 is TMDB's "unknown".
+    film("zeta", "Zeta", 1999, "found", **tmdb(["Bo Chan"], [], ["Drama"], ["GB", "US"], "en", 0, 5.0, 50, 1.0)),
+    # Only in watched.csv: a film of the upload, but with no entry it is in no period.
+    film("omega", "Omega", 2010, None) | {"in_diary": False},
+]
+
+ENTRIES = [
+    # line, film, watched, rating, rewatch, review[, logged]
+    (2, "alpha", "2021-01-04", 4.0, False, False),  # Mon
+    (3, "beta", "2021-01-05", 3.0, False, True),  # Tue
+    (4, "gamma", "2021-01-06", None, False, False),  # Wed
+    (5, "alpha", "2021-01-06", 5.0, True, False, "2021-01-07"),  # Wed
+    (6, "delta", "2021-01-08", 2.0, False, False),  # Fri
+    (7, "eps", "2021-03-01", None, False, False, "2021-03-02"),  # Mon
+    (8, "zeta", "2021-12-31", 4.5, False, False, "2022-01-02"),  # Fri; logged in 2022, watched in 2021
+    (9, "beta", "2022-01-01", 5.0, True, False),  # Sat
+    (10, "gamma", "2022-01-02", 3.5, False, False),  # Sun
+    (11, "delta", "2022-01-03", None, False, False),  # Mon
+    (12, "alpha", "2022-01-03", 1.0, True, False, "2022-01-04"),  # Mon
+    (13, "eps", "2022-06-15", None, False, False),  # Wed
+]
+
+
+def diary() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return entries_frame(FILMS, ENTRIES), details_frame(FILMS)

@@ -1,0 +1,124 @@
+"""render_report / write_reports: self-contained, escaped, attributed HTML pages."""
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from movie_pipeline.stats.compute import ViewingStats, compute_stats
+from movie_pipeline.stats.report import UnknownPeriodError, render_report, write_reports
+from movie_pipeline_tests.test_stats.frames import (
+    DETAIL_SCHEMA,
+    ENTRY_SCHEMA,
+    FILMS,
+    details_frame,
+    diary,
+    entries_frame,
+)
+
+HOSTILE_TITLE = "<script>alert('x')</script> & \"friends\""
+ATTRIBUTION = "This product uses the TMDB API but is not endorsed or certified by TMDB"
+
+
+class TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags_of(page: str) -> list[tuple[str, dict[str, str | None]]]:
+    collector = TagCollector()
+    collector.feed(page)
+    return collector.tags
+
+
+@pytest.fixture(scope="module")
+def hostile_stats() -> ViewingStats:
+    """The diary with a film and a director whose names are HTML."""
+    films = [dict(f) for f in FILMS]
+    films[0] |= {"name": "<img src=x onerror=alert(1)> & Co", "directors": ['<b>Ann</b> "Lee"']}
+    entries, _ = diary()
+    entries = entries.with_columns(
+        name=pl.when(pl.col("film_key") == "alpha").then(pl.lit(films[0]["name"])).otherwise("name")
+    )
+    return compute_stats(entries, details_frame(films), min_count=2)
+
+
+def test_page_loads_nothing_from_outside(hostile_stats: ViewingStats) -> None:
+    for period in ("all", "2021"):
+        page = render_report(hostile_stats, title=HOSTILE_TITLE, period=period)
+        assert "http://" not in page and "https://" not in page
+        for tag, attrs in tags_of(page):
+            assert tag not in ("script", "img", "link", "iframe", "object", "embed")
+            for name in ("src", "href"):
+                value = attrs.get(name) or ""
+                assert not re.match(r"\s*([a-z]+:|//)", value), (tag, attrs)
+        assert "url(" not in page and "@import" not in page
+
+
+def test_user_text_is_escaped(hostile_stats: ViewingStats) -> None:
+    page = render_report(hostile_stats, title=HOSTILE_TITLE)
+    assert "<script" not in page
+    assert "<h1>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;friends&quot;</h1>" in page
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; Co (1999)" in page
+    assert "&lt;b&gt;Ann&lt;/b&gt; &quot;Lee&quot;" in page
+    assert "<img" not in page and "<b>Ann" not in page
+
+
+def test_page_carries_the_attribution_and_the_numbers() -> None:
+    stats = compute_stats(*diary())
+    page = render_report(stats, title="Diary")
+    assert ATTRIBUTION in page
+    # Headline cards: 12 entries, 6 films, 3 rewatches, 12 hours.
+    values = re.findall(r'<div class="value">([^<]*)</div><div class="caption">([^<]*)</div>', page)
+    assert values[:3] == [("12", "diary entries"), ("6", "films"), ("12", "hours watched")]
+    assert "TMDB details for 4 of 6 films (1 still pending, 1 not found on TMDB)." in page
+
+
+def test_year_page_has_a_column_per_iso_week() -> None:
+    page = render_report(compute_stats(*diary()), title="Diary", period="2021")
+    # The Mondays of weeks touching 2021 run from 2020-12-28 to 2021-12-27: 53 weeks.
+    assert page.count("week of ") == 53
+    assert "week of 2020-12-28: 0 entries" in page and "week of 2021-01-04: 5 entries" in page
+
+
+def test_write_reports_writes_linked_pages(tmp_path: Path) -> None:
+    index = write_reports(compute_stats(*diary()), tmp_path / "reports", "upload-1", "Diary")
+    assert index == (tmp_path / "reports" / "upload-1" / "index.html").resolve()
+    assert index.is_absolute()
+    assert sorted(p.name for p in index.parent.iterdir()) == ["2021.html", "2022.html", "index.html"]
+    links = [attrs["href"] for tag, attrs in tags_of(index.read_text(encoding="utf-8")) if tag == "a"]
+    assert links == ["index.html", "2021.html", "2022.html"]
+    year_links = [
+        attrs["href"] for tag, attrs in tags_of((index.parent / "2022.html").read_text(encoding="utf-8")) if tag == "a"
+    ]
+    assert year_links == links
+
+
+def test_write_reports_refuses_a_path_as_upload(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a plain folder name"):
+        write_reports(compute_stats(*diary()), tmp_path, "../elsewhere", "Diary")
+
+
+def test_unknown_period_is_an_error() -> None:
+    with pytest.raises(UnknownPeriodError, match="choose 'all' or one of: 2021, 2022"):
+        render_report(compute_stats(*diary()), title="Diary", period="1999")
+
+
+def test_empty_upload_renders_a_page() -> None:
+    stats = compute_stats(pl.DataFrame(schema=ENTRY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA))
+    page = render_report(stats, title="Nobody")
+    assert "This upload has no diary entries." in page and ATTRIBUTION in page
+
+
+def test_unenriched_upload_renders_without_tmdb_sections() -> None:
+    films = [{"film_key": "a", "name": "A", "year": 2001, "status": None}]
+    stats = compute_stats(entries_frame(films, [(2, "a", "2020-05-01", 4.0, False, False)]), details_frame(films))
+    page = render_report(stats, title="Plain")
+    assert "No TMDB details for these films yet." in page
+    assert "TMDB details for 0 of 1 films (1 not looked up yet)." in page

@@ -1,0 +1,82 @@
+"""The written report as real headless Chromium renders it."""
+
+import csv
+import re
+from html import escape, unescape
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from movie_pipeline.stats.compute import ViewingStats, compute_stats
+from movie_pipeline.stats.report import write_reports
+from movie_pipeline_tests.browser import dump_dom, screenshot
+from movie_pipeline_tests.conftest import LETTERBOXD
+from movie_pipeline_tests.test_stats.frames import DETAIL_SCHEMA, ENTRY_SCHEMA, diary
+
+pytestmark = pytest.mark.browser
+
+TITLE = '<script>document.title="pwned"</script> & "Co"'
+
+
+def texts(dom: str, css_class: str) -> list[str]:
+    return [unescape(t) for t in re.findall(rf'<div class="{css_class}">([^<]*)</div>', dom)]
+
+
+def test_rendered_report_shows_the_numbers_and_runs_nothing(tmp_path: Path) -> None:
+    index = write_reports(compute_stats(*diary()), tmp_path, "upload-1", TITLE)
+    dom = dump_dom(index)
+    # The title arrives as text: the DOM re-escapes it, and no script element exists.
+    assert (
+        re.search(r"<h1>(.*?)</h1>", dom).group(1) == '&lt;script&gt;document.title="pwned"&lt;/script&gt; &amp; "Co"'
+    )
+    assert "<script" not in dom
+    assert f"<title>{escape(TITLE, quote=False)} · All time</title>" in dom
+    assert texts(dom, "value")[:3] == ["12", "6", "12"]  # entries, films, hours (see test_compute)
+    assert re.findall(r'<nav class="periods">(.*?)</nav>', dom)[0].count("<a ") == 3  # all, 2021, 2022
+    assert dom.count("<svg") >= 6
+    assert "This product uses the TMDB API but is not endorsed or certified by TMDB" in dom
+
+
+def read_diary(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def unenriched_stats_of_real_export(rows: list[dict[str, str]]) -> ViewingStats:
+    """Entries straight from the CSV; film_details with every TMDB column null (enrichment not run)."""
+    entries = pl.DataFrame(
+        {
+            "line": list(range(2, len(rows) + 2)),
+            "film_key": [f"{r['Name']}\x1f{r['Year']}" for r in rows],
+            "name": [r["Name"] for r in rows],
+            "year": [int(r["Year"]) if r["Year"] else None for r in rows],
+            "letterboxd_uri": [r["Letterboxd URI"] for r in rows],
+            "logged_date": [r["Date"] for r in rows],
+            "watched_date": [r["Watched Date"] or r["Date"] for r in rows],
+            "rating": [float(r["Rating"]) if r["Rating"] else None for r in rows],
+            "rewatch": [r["Rewatch"] == "Yes" for r in rows],
+            "tags": [[t for t in r["Tags"].split(", ") if t] for r in rows],
+            "has_review": [False] * len(rows),
+        }
+    ).with_columns(pl.col("logged_date", "watched_date").str.to_date())
+    films = entries.unique("film_key").select("film_key", "name", "year", "letterboxd_uri")
+    details = films.with_columns(
+        [pl.lit(None, dtype).alias(c) for c, dtype in DETAIL_SCHEMA.items() if c not in films.columns]
+    )
+    return compute_stats(entries.cast(ENTRY_SCHEMA), details.select(DETAIL_SCHEMA.keys()).cast(DETAIL_SCHEMA))
+
+
+def test_real_export_report_renders_and_screenshots(tmp_path: Path) -> None:
+    rows = read_diary(LETTERBOXD / "extratone" / "diary.csv")
+    years = sorted({(r["Watched Date"] or r["Date"])[:4] for r in rows})
+    films = {(r["Name"], r["Year"]) for r in rows}
+    index = write_reports(unenriched_stats_of_real_export(rows), tmp_path, "extratone", "extratone")
+    dom = dump_dom(index)
+    assert texts(dom, "value")[:2] == [f"{len(rows):,}", f"{len(films):,}"]
+    nav = re.findall(r'<nav class="periods">(.*?)</nav>', dom)[0]
+    assert re.findall(r'href="(\d{4})\.html"', nav) == years
+    assert f"TMDB details for 0 of {len(films):,} films ({len(films):,} not looked up yet)." in unescape(dom)
+    png = screenshot(index, tmp_path / "extratone.png", height=3000)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 50_000
