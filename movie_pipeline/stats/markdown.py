@@ -2,6 +2,8 @@
 
 import re
 
+import polars as pl
+
 from movie_pipeline.stats.compute import ALL_TIME, ViewingStats
 from movie_pipeline.stats.wording import (
     coverage_sentence,
@@ -34,17 +36,21 @@ def summary_markdown(stats: ViewingStats, period: str = ALL_TIME) -> str:
     streak = stats.get("streak", "longest", period)
     if streak:
         lines.append(f"Longest streak: {whole(streak['count'])} days ({streak['label']})")
-    lines.append("")
-    for title, section in TOP_LISTS:
-        top = stats.section(section, period).head(SUMMARY_TOP)
-        if top.height:
-            names = ", ".join(f"{escape_markdown(row['item'])} ({row['count']})" for row in top.iter_rows(named=True))
-            lines.append(f"- **{title}:** {names}")
-    lines += ["", coverage_sentence(stats, period)]
+    top_lists = [_top_line(title, stats.section(section, period)) for title, section in TOP_LISTS]
+    lines += ["", *(line for line in top_lists if line), ""] if any(top_lists) else [""]
+    lines.append(coverage_sentence(stats, period))
     placeholder = _placeholder_line(stats, period)
     if placeholder:
         lines.append(placeholder)
     return "\n".join(lines) + "\n"
+
+
+def _top_line(title: str, rows: pl.DataFrame) -> str | None:
+    top = rows.head(SUMMARY_TOP)
+    if top.is_empty():
+        return None
+    names = ", ".join(f"{escape_markdown(row['item'])} ({row['count']})" for row in top.iter_rows(named=True))
+    return f"- **{title}:** {names}"
 
 
 def _placeholder_line(stats: ViewingStats, period: str) -> str | None:

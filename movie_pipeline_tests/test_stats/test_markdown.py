@@ -51,3 +51,18 @@ def test_top_lists_stop_at_five_and_names_are_escaped() -> None:
 def test_escape_markdown_leaves_plain_text_alone() -> None:
     assert escape_markdown("Amélie (2001)") == "Amélie (2001)"
     assert escape_markdown("a_b|c#`d`") == "a\\_b\\|c\\#\\`d\\`"
+
+
+def test_unenriched_summary_has_no_lists() -> None:
+    films = [film("a", "A", 2001), film("b", "B", 2002)]
+    rows = [(2, "a", "2020-05-01", 4.0, False, False), (3, "b", "2020-05-02", None, False, False)]
+    text = summary_markdown(compute_stats(entries_frame(films, rows), details_frame(films)))
+    # 2 entries on consecutive days; 1 of 2 films rated; no runtime known.
+    assert text == (
+        "### All time\n"
+        "2 entries · 2 films · 0 rewatches · 0 h watched (runtime known for 0 of 2 films) · mean rating 4.00★ "
+        "· 50% of films rated\n"
+        "Longest streak: 2 days (2020-05-01 → 2020-05-02)\n"
+        "\n"
+        "TMDB details for 0 of 2 films (2 not looked up yet).\n"
+    )
