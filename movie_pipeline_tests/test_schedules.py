@@ -2,6 +2,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from movie_pipeline.definitions import defs
 from movie_pipeline.schedules import REFRESH_OLDER_THAN_DAYS, tmdb_refresh_schedule
 
 
@@ -19,7 +20,9 @@ def test_requests_a_refresh_per_upload_except_those_with_a_run_in_flight():
                           tags={"dagster/partition": "bob-bbbbbbbbbbbb"})
         )
         when = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        )
         requests = tmdb_refresh_schedule.evaluate_tick(context).run_requests
 
     assert [r.partition_key for r in requests] == ["alice-aaaaaaaaaaaa"]

@@ -7,8 +7,7 @@ from sqlalchemy import select
 from movie_pipeline import database as db
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.resources import PipelineStorage
-from movie_pipeline.stats.compute import compute_stats, summary_markdown
-from movie_pipeline.stats.report import write_reports
+from movie_pipeline.stats import compute_stats, summary_markdown, write_reports
 
 LIST_COLUMNS = ["genres", "directors", "top_cast", "production_countries", "spoken_languages"]
 
