@@ -414,7 +414,7 @@ def _tile(caption: str, headline: str, aside: str) -> str:
 
 
 def _count_list(rows: pl.DataFrame) -> str:
-    peak = rows["count"].max() if rows.height else 1
+    peak = (rows["count"].max() if rows.height else None) or 1
     return _ranked_list(
         (row["item"], row["count"] / peak, whole(row["count"]), "film" if row["count"] == 1 else "films")
         for row in rows.iter_rows(named=True)
@@ -429,7 +429,7 @@ def _rating_list(rows: pl.DataFrame) -> str:
 
 
 def _popularity_list(rows: pl.DataFrame) -> str:
-    peak = rows["value"].max() if rows.height else 1
+    peak = (rows["value"].max() if rows.height else None) or 1  # the obscure end can be all zeros
     return _ranked_list(
         (row["item"], row["value"] / peak, f"{row['value']:.1f}", "popularity") for row in rows.iter_rows(named=True)
     )

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -169,21 +169,20 @@ async def refresh_stale_movies(
     movies = db.tmdb_movies
     cutoff = now() - timedelta(days=older_than_days)
     with engine.connect() as conn:
-        stale = list(conn.scalars(select(movies.c.tmdb_id).where(movies.c.fetched_at < cutoff).order_by(movies.c.tmdb_id)))
+        query = select(movies.c.tmdb_id).where(movies.c.fetched_at < cutoff).order_by(movies.c.tmdb_id)
+        stale = list(conn.scalars(query))
     if not stale:
         return 0
     log(f"refreshing {len(stale)} TMDB films fetched before {cutoff:%Y-%m-%d}")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-database") as writer:
         store = _Store(engine, writer, now)
         async with client_factory() as client:
-            window = asyncio.Semaphore(client.max_concurrency * FILMS_PER_REQUEST_SLOT)
 
             async def refresh(tmdb_id: int) -> bool:
-                async with window:
-                    try:
-                        details = await client.movie_details(tmdb_id)
-                    except (TmdbUnavailable, TmdbRequestError):
-                        return False
+                try:
+                    details = await client.movie_details(tmdb_id)
+                except (TmdbUnavailable, TmdbRequestError):
+                    return False
                 if details is None:
                     return False
                 await store.run(store.save, movie=movie_row(details, now()))
@@ -205,7 +204,8 @@ async def run_all(coroutines: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
 
 
 def films_from_frame(films: pl.DataFrame) -> list[Film]:
-    rows = films.select("film_key", "name", "year", "letterboxd_uri").unique("film_key", keep="first", maintain_order=True)
+    columns = films.select("film_key", "name", "year", "letterboxd_uri")
+    rows = columns.unique("film_key", keep="first", maintain_order=True)
     return [Film(**row) for row in rows.iter_rows(named=True)]
 
 
@@ -262,7 +262,8 @@ class _OnlineRun:
         details = await self._movie_details(tmdb_id)
         if details is None:
             source = plan.override.reason if plan.override else "the search result"
-            return Outcome("not_found", None, 0.0, f"TMDB has no film {tmdb_id} ({source}); it may have been removed"), None
+            reason = f"TMDB has no film {tmdb_id} ({source}); it may have been removed"
+            return Outcome("not_found", None, 0.0, reason), None
         return matched, movie_row(details, self._store.now())
 
     async def _search(self, film: Film) -> Outcome:
@@ -324,7 +325,8 @@ def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any
         (member for member in credits.get("cast") or [] if member.get("name")),
         key=lambda member: member.get("order", len(credits.get("cast") or [])),
     )
-    directors = [member["name"] for member in credits.get("crew") or [] if member.get("job") == "Director" and member.get("name")]
+    crew = credits.get("crew") or []
+    directors = [member["name"] for member in crew if member.get("job") == "Director" and member.get("name")]
     return {
         "tmdb_id": int(details["id"]),
         "title": details.get("title") or details.get("original_title") or "",
@@ -340,8 +342,10 @@ def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any
         "popularity": details.get("popularity"),
         "poster_path": details.get("poster_path") or None,
         "original_language": details.get("original_language") or None,
-        "production_countries": _json_list(country.get("iso_3166_1") for country in details.get("production_countries") or []),
-        "spoken_languages": _json_list(language.get("iso_639_1") for language in details.get("spoken_languages") or []),
+        "production_countries": _json_list(
+            item.get("iso_3166_1") for item in details.get("production_countries") or []
+        ),
+        "spoken_languages": _json_list(item.get("iso_639_1") for item in details.get("spoken_languages") or []),
         "imdb_id": details.get("imdb_id") or None,
         "fetched_at": fetched_at,
     }

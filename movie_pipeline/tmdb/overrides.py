@@ -34,7 +34,9 @@ class Overrides:
     def __init__(self, rows: list[Override] | tuple[Override, ...] = ()):
         self.rows = tuple(rows)
         self._by_uri = {_uri_key(row.letterboxd_uri): row for row in self.rows if row.letterboxd_uri}
-        self._by_name = {(normalize_title(row.name), row.year): row for row in self.rows if row.name and not row.letterboxd_uri}
+        self._by_name = {
+            (normalize_title(row.name), row.year): row for row in self.rows if row.name and not row.letterboxd_uri
+        }
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -56,7 +58,7 @@ def read_overrides(path: Path) -> Overrides:
         rows = []
         for record in reader:
             if any(field.strip() for field in record):
-                rows.append(_override(path, reader.line_num, dict(zip(header, record, strict=False)), len(record), len(header)))
+                rows.append(_override(path, reader.line_num, header, record))
     _check_conflicts(path, rows)
     return Overrides(rows)
 
@@ -69,10 +71,13 @@ def _check_header(path: Path, header: list[str]) -> None:
         )
 
 
-def _override(path: Path, line: int, fields: dict[str, str], width: int, expected: int) -> Override:
+def _override(path: Path, line: int, header: list[str], record: list[str]) -> Override:
     where = f"{path}, line {line}"
-    if width != expected:
-        raise OverridesError(f"{where}: {width} fields where the header has {expected}; quote fields that hold commas.")
+    if len(record) != len(header):
+        raise OverridesError(
+            f"{where}: {len(record)} fields where the header has {len(header)}; quote fields that hold commas."
+        )
+    fields = dict(zip(header, record, strict=True))
     uri = (fields.get("letterboxd_uri") or "").strip() or None
     name = (fields.get("name") or "").strip() or None
     if uri is None and name is None:
@@ -91,10 +96,8 @@ def _whole_number(where: str, column: str, raw: str | None, *, required: bool) -
     if not text and not required:
         return None
     if not text.isdigit() or int(text) <= 0:
-        raise OverridesError(
-            f"{where}: {column} is {text!r}, not a positive whole number"
-            + (" (the number in the film's TMDB address, themoviedb.org/movie/<tmdb_id>)." if column == "tmdb_id" else ".")
-        )
+        hint = " (the number in the film's TMDB address, themoviedb.org/movie/<tmdb_id>)" if column == "tmdb_id" else ""
+        raise OverridesError(f"{where}: {column} is {text!r}, not a positive whole number{hint}.")
     return int(text)
 
 

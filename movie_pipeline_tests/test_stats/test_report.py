@@ -122,3 +122,11 @@ def test_unenriched_upload_renders_without_tmdb_sections() -> None:
     page = render_report(stats, title="Plain")
     assert "No TMDB details for these films yet." in page
     assert "TMDB details for 0 of 1 films (1 not looked up yet)." in page
+
+
+def test_films_with_zero_popularity_render() -> None:
+    # The stand-in (and TMDB, for obscure films) gives popularity 0; the obscure list must still draw.
+    films = [dict(f) | {"popularity": 0.0} for f in FILMS]
+    entries, _ = diary()
+    page = render_report(compute_stats(entries, details_frame(films)), title="zeros")
+    assert "popularity" in page

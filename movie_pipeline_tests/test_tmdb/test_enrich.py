@@ -81,12 +81,14 @@ async def test_stored_film_holds_details_and_credits_from_the_corpus(tmp_path):
     assert json.loads(stored["genres"]) == [genre["name"] for genre in json.loads(kaggle["genres"])]
     assert json.loads(stored["directors"]) == credits["director"].split("|")
     assert json.loads(stored["top_cast"]) == credits["cast"].split("|")[:5]
-    assert json.loads(stored["production_countries"]) == [c["iso_3166_1"] for c in json.loads(kaggle["production_countries"])]
-    assert json.loads(stored["spoken_languages"]) == [s["iso_639_1"] for s in json.loads(kaggle["spoken_languages"])]
+    countries, languages = json.loads(kaggle["production_countries"]), json.loads(kaggle["spoken_languages"])
+    assert json.loads(stored["production_countries"]) == [country["iso_3166_1"] for country in countries]
+    assert json.loads(stored["spoken_languages"]) == [language["iso_639_1"] for language in languages]
 
 
 def test_movie_row_from_recorded_tmdb_responses():
-    details = {**tmdb_fixture("jdrouet-tmdb-api/movie-details.json"), "credits": tmdb_fixture("jdrouet-tmdb-api/movie-credits.json")}
+    details = tmdb_fixture("jdrouet-tmdb-api/movie-details.json")
+    details["credits"] = tmdb_fixture("jdrouet-tmdb-api/movie-credits.json")
     row = movie_row(details, T0)
     assert row["tmdb_id"] == 550
     assert row["release_date"] == date(1999, 10, 15)
@@ -94,7 +96,8 @@ def test_movie_row_from_recorded_tmdb_responses():
     assert row["runtime"] == 139
     assert json.loads(row["genres"]) == ["Drama"]
     assert json.loads(row["directors"]) == ["David Fincher"]
-    assert json.loads(row["top_cast"]) == ["Edward Norton", "Brad Pitt", "Helena Bonham Carter", "Meat Loaf", "Jared Leto"]
+    top_five = ["Edward Norton", "Brad Pitt", "Helena Bonham Carter", "Meat Loaf", "Jared Leto"]
+    assert json.loads(row["top_cast"]) == top_five
     assert json.loads(row["production_countries"]) == ["DE", "US"]
     assert json.loads(row["spoken_languages"]) == ["en"]
     assert row["fetched_at"] == T0
@@ -221,15 +224,18 @@ async def test_overrides_beat_search_and_cached_matches(tmp_path):
     uri = "https://letterboxd.com/film/batman-1989/"
     films = films_frame([("Batman", 1989), ("Heat", 1995), ("Inception", 2010)], uris=[uri, None, None])
     overrides_path = tmp_path / "overrides.csv"
-    overrides_path.write_text(f"letterboxd_uri,name,year,tmdb_id\n{uri},,,2661\n,Heat,1995,999999999\n", encoding="utf-8")
+    overrides_path.write_text(
+        f"letterboxd_uri,name,year,tmdb_id\n{uri},,,2661\n,Heat,1995,999999999\n", encoding="utf-8"
+    )
     async with running_standin(StandinOptions()) as standin:
         await run(engine, standin, films)
         before = standin.stats.request_count
         summary = await run(engine, standin, films, overrides=read_overrides(overrides_path))
         asked = standin.stats.requests[before:]
     rows = {row["name"]: row for row in matches(engine, "upload-1").values()}
-    assert (rows["Batman"]["status"], rows["Batman"]["tmdb_id"], rows["Batman"]["confidence"]) == ("override", 2661, 1.0)
-    assert "overrides.csv line 2" in rows["Batman"]["reason"]
+    batman = rows["Batman"]
+    assert (batman["status"], batman["tmdb_id"], batman["confidence"]) == ("override", 2661, 1.0)
+    assert "overrides.csv line 2" in batman["reason"]
     assert (rows["Heat"]["status"], rows["Heat"]["tmdb_id"]) == ("not_found", None)
     assert "overrides.csv line 3" in rows["Heat"]["reason"]
     assert rows["Inception"]["status"] == "found"
