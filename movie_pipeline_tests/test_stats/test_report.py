@@ -124,9 +124,9 @@ def test_unenriched_upload_renders_without_tmdb_sections() -> None:
     assert "TMDB details for 0 of 1 films (1 not looked up yet)." in page
 
 
-def test_films_with_zero_popularity_render() -> None:
-    # The stand-in (and TMDB, for obscure films) gives popularity 0; the obscure list must still draw.
-    films = [dict(f) | {"popularity": 0.0} for f in FILMS]
-    entries, _ = diary()
-    page = render_report(compute_stats(entries, details_frame(films)), title="zeros")
-    assert "popularity" in page
+def test_a_popularity_list_of_zeros_renders() -> None:
+    # The stand-in (and TMDB, for obscure films) gives popularity 0: the bars must not divide by it.
+    from movie_pipeline.stats.report import _popularity_list
+
+    page = _popularity_list(pl.DataFrame({"item": ["Obscure (1931)"], "value": [0.0]}))
+    assert "Obscure (1931)" in page and "width:0%" in page
