@@ -41,8 +41,13 @@ def tmdb_or_standin() -> Iterator[None]:
 
 
 def default_dagster_home() -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
+    """The operator's DAGSTER_HOME when set; else a repo-local one, so demo runs show up in `make dev`."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"])
+    home = REPO_ROOT / ".dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").touch()  # an empty file: the default local instance, without Dagster's warning
+    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
