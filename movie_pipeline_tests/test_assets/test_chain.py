@@ -1,0 +1,134 @@
+"""The whole chain materialized in process against the loopback TMDB stand-in."""
+
+import shutil
+
+import dagster as dg
+import pytest
+from sqlalchemy import func, select
+
+from movie_pipeline import database as db
+from movie_pipeline.assets.enrichment import enriched_movies
+from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.stats import movie_stats
+from movie_pipeline.letterboxd.uploads import upload_key
+from movie_pipeline.resources import PipelineStorage, TmdbResource
+from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
+from movie_pipeline_tests.conftest import LETTERBOXD
+
+TOKEN = "chain-test-token-5b1e9c"
+ALL_ASSETS = [raw_diary, parsed_movies, enriched_movies, movie_stats]
+
+
+@pytest.fixture(scope="module")
+def standin():
+    with StandinThread(StandinOptions(accepted_credentials=frozenset({TOKEN}))) as standin:
+        yield standin
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def run_chain(storage, tmdb, instance, key, assets=ALL_ASSETS) -> dg.ExecuteInProcessResult:
+    instance.add_dynamic_partitions("uploads", [key])
+    return dg.materialize(
+        assets, partition_key=key, instance=instance, resources={"storage": storage, "tmdb": tmdb}, raise_on_error=False
+    )
+
+
+def metadata_of(result, asset: str) -> dict:
+    (event,) = result.asset_materializations_for_node(asset)
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def drop_melvin(data_dir) -> str:
+    return upload_key(shutil.copytree(LETTERBOXD / "melvincarvalho", data_dir / "uploads" / "melvincarvalho"))
+
+
+def test_the_chain_enriches_and_a_rerun_costs_no_request(standin, storage, data_dir, instance):
+    tmdb = TmdbResource(base_url=standin.base_url, read_access_token=TOKEN, max_rate=200)
+    key = drop_melvin(data_dir)
+    before = standin.stats.request_count
+
+    first = run_chain(storage, tmdb, instance, key)
+
+    assert first.success
+    films = metadata_of(first, "parsed_movies")["films"]
+    enriched = metadata_of(first, "enriched_movies")
+    assert enriched["dagster/row_count"] == films
+    assert enriched["found"] + enriched["not_found"] + enriched["pending"] + enriched["overrides"] == films
+    assert enriched["found"] > 0 and enriched["pending"] == 0
+    # The client may resend once on a dropped keep-alive connection, never fewer than it counted.
+    assert standin.stats.request_count - before >= enriched["tmdb_requests"] >= 2 * enriched["found"]
+    stats = metadata_of(first, "movie_stats")
+    with storage.engine().connect() as conn:
+        stored_stats = conn.scalar(select(func.count()).select_from(db.movie_stats).where(db.movie_stats.c.upload == key))
+        statuses = dict(conn.execute(
+            select(db.film_matches.c.status, func.count()).where(db.film_matches.c.upload == key).group_by(db.film_matches.c.status)
+        ).all())
+    assert stats["dagster/row_count"] == stored_stats > 0
+    assert statuses.get("found", 0) == enriched["found"] and statuses.get("not_found", 0) == enriched["not_found"]
+    report = stats["report_path"]
+    assert report.startswith("/") and "This product uses the TMDB API" in open(report, encoding="utf-8").read()
+
+    again_before = standin.stats.request_count
+    second = run_chain(storage, tmdb, instance, key, [enriched_movies, movie_stats])
+    again = metadata_of(second, "enriched_movies")
+    assert (again["tmdb_requests"], again["cache_hits"]) == (0, films)
+    assert standin.stats.request_count == again_before
+
+
+def test_the_token_never_reaches_logs_events_or_the_database(standin, storage, data_dir, instance, capfd):
+    tmdb = TmdbResource(base_url=standin.base_url, read_access_token=TOKEN, max_rate=200)
+    key = drop_melvin(data_dir)
+    result = run_chain(storage, tmdb, instance, key)
+    assert result.success
+
+    events = "\n".join(repr(record) for record in instance.all_logs(result.run_id))
+    run_config = repr(instance.get_run_by_id(result.run_id))
+    with storage.engine().connect() as conn:
+        dumped = "\n".join(repr(row) for table in db.metadata.sorted_tables for row in conn.execute(select(table)))
+    captured = capfd.readouterr()
+    for text in (events, run_config, dumped, captured.out, captured.err):
+        assert TOKEN not in text
+    assert "found" in dumped and key in events
+
+
+def test_without_credentials_enrichment_fails_naming_the_variables(standin, storage, data_dir, instance):
+    key = drop_melvin(data_dir)
+    result = run_chain(storage, TmdbResource(base_url=standin.base_url), instance, key)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "enriched_movies"
+    message = failure.step_failure_data.user_failure_data.description
+    assert "TMDB_API_KEY" in message and "TMDB_READ_ACCESS_TOKEN" in message
+
+
+def test_a_rejected_token_stops_the_run_and_marks_nothing(standin, storage, data_dir, instance):
+    key = drop_melvin(data_dir)
+    wrong = "not-the-right-token"
+    result = run_chain(storage, TmdbResource(base_url=standin.base_url, read_access_token=wrong), instance, key)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "401" in message or "rejected" in message.lower() or "invalid" in message.lower()
+    assert wrong not in message
+    with storage.engine().connect() as conn:
+        statuses = set(conn.scalars(select(db.film_matches.c.status).where(db.film_matches.c.upload == key)))
+    assert statuses <= {"pending"}
+
+
+@pytest.mark.postgres
+def test_the_chain_on_postgres(standin, postgres_url, data_dir, instance):
+    storage = PipelineStorage(data_dir=str(data_dir), database_url=postgres_url)
+    tmdb = TmdbResource(base_url=standin.base_url, read_access_token=TOKEN, max_rate=200)
+    key = drop_melvin(data_dir)
+    result = run_chain(storage, tmdb, instance, key)
+    assert result.success
+    enriched = metadata_of(result, "enriched_movies")
+    with storage.engine().connect() as conn:
+        matched = conn.scalar(select(func.count()).select_from(db.film_matches).where(db.film_matches.c.upload == key))
+    assert matched == enriched["dagster/row_count"] == metadata_of(result, "parsed_movies")["films"]
+    storage.engine().dispose()
