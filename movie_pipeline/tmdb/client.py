@@ -106,7 +106,7 @@ class RateLimitedTmdbClient:
             connector=aiohttp.TCPConnector(limit=self._config.max_concurrency),
             timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
             headers=headers,
-            middlewares=(self._start_request,),
+            middlewares=(self._count_send,),
         )
         return self
 
@@ -157,6 +157,7 @@ class RateLimitedTmdbClient:
             params = {**params, "api_key": self._config.api_key or ""}
         transport_failure = None
         async with self._semaphore:
+            await self._spacer.wait_turn()  # outside the request timeout: a Retry-After pause may be long
             try:
                 async with self._session.get(self._url(path), params=params) as response:
                     body = await response.read()
@@ -171,12 +172,12 @@ class RateLimitedTmdbClient:
         self.counters.outcomes[str(status)] += 1
         return self._interpret(path, status, retry_after_header, body, missing_ok)
 
-    async def _start_request(
+    async def _count_send(
         self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
     ) -> aiohttp.ClientResponse:
-        # A session middleware sees every send, including aiohttp's own single resend of a GET whose kept-alive
-        # connection dropped (RFC 9112 §9.3.1), so those starts are spaced and counted too.
-        await self._spacer.wait_turn()
+        # A session middleware sees every send, including aiohttp's own immediate resend of a GET whose
+        # kept-alive connection dropped before an answer (RFC 9112 §9.3.1). That resend is not spaced: a dropped
+        # connection normally means the server never took the first send.
         self.counters.requests += 1
         return await send(request)
 
