@@ -14,7 +14,7 @@ from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbAuthError
 from movie_pipeline.tmdb.enrich import enrich_films, refresh_stale_movies
 from movie_pipeline.tmdb.overrides import OverridesError, read_overrides
 
-LOW_CONFIDENCE = 0.6
+LOW_CONFIDENCE = 0.8  # accepted matches score 0.65 and up; below this one is worth a look
 
 
 class EnrichmentConfig(dg.Config):

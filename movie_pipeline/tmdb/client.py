@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from movie_pipeline.tmdb.config import TmdbConfig
@@ -61,28 +62,27 @@ class ClientCounters:
 
 
 class StartSpacer:
-    """At most `max_rate` request starts in any sliding second, and no bursts: consecutive starts are at least
-    (1 s + START_GUARD_S) / max_rate apart, so any max_rate + 1 starts span more than a second."""
+    """At most `max_rate` request starts in any sliding second, with no bursts, and a pause on Retry-After.
+
+    aiolimiter's leaky bucket with room for ONE start, refilled every (1 s + START_GUARD_S) / max_rate, spaces
+    consecutive starts at least that far apart, so any max_rate + 1 starts span more than a second.
+    (`AsyncLimiter(max_rate, 1)` would let max_rate through at once: nearly twice that in one sliding second.)"""
 
     def __init__(self, max_rate: float, sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic):
-        self._interval = (1.0 + START_GUARD_S) / max_rate
+        self._limiter = AsyncLimiter(1, (1.0 + START_GUARD_S) / max_rate)
         self._sleep = sleep
         self._clock = clock
-        self._next_start = -math.inf
-        self._lock = asyncio.Lock()
+        self._paused_until = -math.inf
 
     def pause(self, seconds: float) -> None:
         """Hold every start back for `seconds` (the server asked us to slow down)."""
-        self._next_start = max(self._next_start, self._clock() + seconds)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def wait_turn(self) -> None:
-        # The lock makes waiters take turns in arrival order; the next turn is measured from the actual start,
-        # so a late wake-up never squeezes two starts together.
-        async with self._lock:
-            delay = self._next_start - self._clock()
-            if delay > 0:
-                await self._sleep(delay)
-            self._next_start = max(self._next_start, self._clock() + self._interval)
+        delay = self._paused_until - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
+        await self._limiter.acquire()
 
 
 class RateLimitedTmdbClient:
