@@ -1,6 +1,5 @@
 """enriched_movies: the upload's films matched to TMDB and enriched with its metadata."""
 
-import time
 from typing import Optional
 
 import dagster as dg
@@ -48,10 +47,15 @@ async def enriched_movies(
     def client_factory() -> RateLimitedTmdbClient:
         return RateLimitedTmdbClient(tmdb_config)
 
-    started = time.monotonic()
+    context.log.info(
+        f"enriching {films.height} films via {tmdb_config.base_url} "
+        f"({tmdb_config.max_concurrency} in flight, at most {tmdb_config.max_rate} starts per second)"
+    )
     try:
         if config.refresh_older_than_days is not None:
-            refreshed = await refresh_stale_movies(engine, client_factory, config.refresh_older_than_days)
+            refreshed = await refresh_stale_movies(
+                engine, client_factory, config.refresh_older_than_days, log=context.log.info
+            )
             context.log.info(f"refreshed {refreshed} cached TMDB films older than {config.refresh_older_than_days} days")
         summary = await enrich_films(
             films, upload=upload, engine=engine, client_factory=client_factory, overrides=overrides, log=context.log.info
@@ -69,7 +73,7 @@ async def enriched_movies(
             "tmdb_requests": summary.tmdb_requests,
             "cache_hits": summary.cache_hits,
             "retries": summary.retries,
-            "duration_s": round(time.monotonic() - started, 2),
+            "duration_s": round(summary.duration_s, 2),
         },
         check_results=[_low_confidence_check(engine, upload)],
     )
