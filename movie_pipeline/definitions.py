@@ -6,7 +6,7 @@ import dagster as dg
 
 from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
-from movie_pipeline.assets.stats import movie_stats
+from movie_pipeline.assets.stats import all_uploads_stats, movie_stats
 from movie_pipeline.jobs import enrichment_sweep_job, tmdb_refresh_job, upload_job
 from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.schedules import tmdb_refresh_schedule
@@ -25,10 +25,18 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
     }
 
 
+# Re-computes all_uploads_stats once any upload's stats change (its eager automation condition).
+all_uploads_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "all_uploads_automation_sensor",
+    target=dg.AssetSelection.assets(all_uploads_stats),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+
 defs = dg.Definitions(
-    assets=[raw_diary, parsed_movies, enriched_movies, movie_stats],
+    assets=[raw_diary, parsed_movies, enriched_movies, movie_stats, all_uploads_stats],
     jobs=[upload_job, enrichment_sweep_job, tmdb_refresh_job],
-    sensors=[upload_sensor, enrichment_sweep_sensor],
+    sensors=[upload_sensor, enrichment_sweep_sensor, all_uploads_automation_sensor],
     schedules=[tmdb_refresh_schedule],
     resources=build_resources(),
     # One process per run instead of one per step: four short steps pay ~2 s of process start each otherwise.

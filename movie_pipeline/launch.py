@@ -69,7 +69,10 @@ def run_demo() -> int:
     with dg.DagsterInstance.get() as instance:
         instance.add_dynamic_partitions("uploads", [key])
         result = defs.resolve_job_def("upload_job").execute_in_process(
-            instance=instance, partition_key=key, raise_on_error=False
+            instance=instance,
+            partition_key=key,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     print_summary(result)
     return 0 if result.success else 1

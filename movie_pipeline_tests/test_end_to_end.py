@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.stats import ALL_UPLOADS
 from movie_pipeline.settings import REPO_ROOT
 from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 from movie_pipeline_tests.conftest import LETTERBOXD
@@ -84,6 +85,15 @@ def distinct_films(export: Path) -> int:
     return len(pairs)
 
 
+def all_uploads_entries(engine) -> int | None:
+    stats = db.movie_stats.c
+    query = select(stats.count).where(
+        stats.upload == ALL_UPLOADS, stats.period == "all", stats.section == "headline", stats.item == "entries"
+    )
+    with engine.connect() as conn:
+        return conn.scalar(query)
+
+
 def wait_for(predicate, timeout_s: float, what: str):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -123,20 +133,22 @@ def test_a_dropped_export_runs_the_whole_chain(tmp_path):
             partition = {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"]
             assert partition.startswith("melvincarvalho-")
 
-            # Let the sweep sensor tick a few times: it must keep a >= 10 s cadence and never overlap runs.
-            time.sleep(35)
+            # Meanwhile the sweep sensor ticks (>= 10 s apart, never overlapping runs), and the automation sensor
+            # brings all_uploads_stats up to date.
+            engine = create_engine(f"sqlite:///{data_dir / 'movie_pipeline.db'}")
+            wait_for(lambda: all_uploads_entries(engine), 150, "all_uploads_stats to materialize")
             ticks = dev.graphql(SWEEP_TICKS)["sensorOrError"]["sensorState"]["ticks"]
             runs = dev.graphql(RUNS)["runsOrError"]["results"]
         finally:
             dev.stop()
 
-    engine = create_engine(f"sqlite:///{data_dir / 'movie_pipeline.db'}")
     with engine.connect() as conn:
         films = conn.scalar(select(func.count()).select_from(db.films).where(db.films.c.upload == partition))
         matched = conn.scalar(select(func.count()).select_from(db.film_matches).where(db.film_matches.c.upload == partition))
         entries = conn.scalar(select(func.count()).select_from(db.entries).where(db.entries.c.upload == partition))
     assert (entries, films, matched) == (59, *[distinct_films(LETTERBOXD / "melvincarvalho")] * 2)
-    assert (data_dir / "reports").is_dir()
+    assert all_uploads_entries(engine) == entries
+    assert (data_dir / "reports" / partition / "index.html").is_file()
 
     timestamps = sorted(t["timestamp"] for t in ticks)
     assert len(timestamps) >= 2

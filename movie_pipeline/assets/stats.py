@@ -2,13 +2,17 @@
 
 import dagster as dg
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats import compute_stats, summary_markdown, write_reports
+from movie_pipeline.stats.compute import DETAILS_SCHEMA, ENTRIES_SCHEMA
+from movie_pipeline.stats.people import newest_upload_per_person
 
+ALL_UPLOADS = "all-uploads"  # the `upload` value of the all-uploads rows in movie_stats
+UPLOADS_SCHEMA = {"upload": pl.String, "person": pl.String, "exported_at": pl.String, "registered_at": pl.String}
 LIST_COLUMNS = ["genres", "directors", "top_cast", "production_countries", "spoken_languages"]
 
 
@@ -30,6 +34,11 @@ def film_details_query(upload: str):
     )
 
 
+def uploads_query():
+    uploads = db.uploads.c
+    return select(uploads.upload, uploads.person, uploads.exported_at, cast(uploads.registered_at, String).label("registered_at"))
+
+
 def load_stats_inputs(conn, upload: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     entries = db.decode_json_lists(db.upload_frame(conn, db.entries, upload).drop("upload"), ["tags"])
     details = db.read_frame(conn, film_details_query(upload))
@@ -45,10 +54,45 @@ def movie_stats(context: dg.AssetExecutionContext, storage: PipelineStorage) -> 
     with engine.connect() as conn:
         entries, details = load_stats_inputs(conn, upload)
         person = conn.scalar(select(db.uploads.c.person).where(db.uploads.c.upload == upload))
+    return store_stats(storage, upload, entries, details, title=f"{person or upload}: a year in film")
+
+
+@dg.asset(
+    group_name="stats",
+    deps=[movie_stats],
+    kinds={"polars", "html"},
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def all_uploads_stats(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg.MaterializeResult:
+    """Stats over every person's newest upload together: a newer export replaces its person's older one."""
+    engine = storage.engine()
+    with engine.connect() as conn:
+        uploads = db.read_frame(conn, uploads_query(), UPLOADS_SCHEMA)
+        chosen = newest_upload_per_person(uploads)
+        inputs = [load_stats_inputs(conn, upload) for upload in chosen]
+    context.log.info(f"all-uploads stats over {len(chosen)} of {uploads.height} uploads: {', '.join(chosen)}")
+    entries = stacked([e for e, _ in inputs], ENTRIES_SCHEMA)
+    # The same film in two people's uploads is one film; keep a row that has TMDB details.
+    details = (
+        stacked([d for _, d in inputs], DETAILS_SCHEMA)
+        .sort(~pl.col("status").is_in(["found", "override"]).fill_null(False))
+        .unique("film_key", keep="first", maintain_order=True)
+    )
+    result = store_stats(storage, ALL_UPLOADS, entries, details, title="Everyone: a year in film")
+    result.metadata["uploads"] = len(chosen)
+    return result
+
+
+def stacked(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    columns = [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+    return pl.concat([pl.DataFrame(schema=schema), *(frame.select(columns) for frame in frames)])
+
+
+def store_stats(storage: PipelineStorage, upload: str, entries: pl.DataFrame, details: pl.DataFrame, *, title: str):
     stats = compute_stats(entries, details)
-    with engine.begin() as conn:
+    with storage.engine().begin() as conn:
         db.replace_upload_rows(conn, db.movie_stats, upload, db.frame_rows(stats.table, upload=upload))
-    report = write_reports(stats, storage.settings.reports_dir, upload, title=f"{person or upload}: a year in film")
+    report = write_reports(stats, storage.settings.reports_dir, upload, title=title)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stats.table.height,
