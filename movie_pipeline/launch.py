@@ -43,7 +43,9 @@ def tmdb_or_standin() -> Iterator[None]:
 def default_dagster_home() -> Path:
     """The operator's DAGSTER_HOME when set; else a repo-local one, so demo runs show up in `make dev`."""
     if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"])
+        home = Path(os.environ["DAGSTER_HOME"])
+        home.mkdir(parents=True, exist_ok=True)
+        return home
     home = REPO_ROOT / ".dagster_home"
     home.mkdir(exist_ok=True)
     (home / "dagster.yaml").touch()  # an empty file: the default local instance, without Dagster's warning
