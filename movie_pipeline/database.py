@@ -178,9 +178,6 @@ movie_stats = Table(
     Column("films_total", Integer),
 )
 
-UPLOAD_TABLES = (raw_rows, quarantine, entries, films, film_matches, movie_stats)
-
-
 def make_engine(url: str) -> Engine:
     """An engine with the schema in place. SQLite gets WAL and a busy timeout, since the
     sensors read while a run writes."""
@@ -241,7 +238,3 @@ def read_frame(conn: Connection, query: Select, schema: Mapping[str, pl.DataType
 def upload_frame(conn: Connection, table: Table, upload: str, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
     order = [c for c in table.primary_key.columns if c.name != "upload"]
     return read_frame(conn, select(table).where(table.c.upload == upload).order_by(*order), schema)
-
-
-def drop_all(engine: Engine) -> None:
-    metadata.drop_all(engine)

@@ -7,7 +7,7 @@ import dagster as dg
 from sqlalchemy.engine import Engine
 
 from movie_pipeline.database import make_engine
-from movie_pipeline.settings import PipelineSettings, load_settings
+from movie_pipeline.settings import PipelineSettings
 
 
 @cache
@@ -21,11 +21,6 @@ class PipelineStorage(dg.ConfigurableResource):
 
     data_dir: str
     database_url: str
-
-    @classmethod
-    def from_settings(cls, settings: PipelineSettings | None = None) -> "PipelineStorage":
-        settings = settings or load_settings()
-        return cls(data_dir=str(settings.data_dir), database_url=settings.database_url)
 
     @property
     def settings(self) -> PipelineSettings:
