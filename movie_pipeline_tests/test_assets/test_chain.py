@@ -12,6 +12,7 @@ from movie_pipeline.assets.ingest import parsed_movies, raw_diary
 from movie_pipeline.assets.stats import movie_stats
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.resources import PipelineStorage, TmdbResource
+from movie_pipeline.sensors.enrichment_sweep_sensor import enrichment_sweep_sensor
 from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 from movie_pipeline_tests.conftest import LETTERBOXD
 
@@ -132,3 +133,29 @@ def test_the_chain_on_postgres(standin, postgres_url, data_dir, instance):
         matched = conn.scalar(select(func.count()).select_from(db.film_matches).where(db.film_matches.c.upload == key))
     assert matched == enriched["dagster/row_count"] == metadata_of(result, "parsed_movies")["films"]
     storage.engine().dispose()
+
+
+def test_films_left_pending_still_materialize_and_the_sweep_settles_them(storage, data_dir, instance):
+    diary = data_dir / "uploads" / "diary.csv"
+    diary.write_text(
+        "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n"
+        "2024-01-02,Heat,1995,https://boxd.it/a1,4.5,,,2024-01-01\n"
+        "2024-01-03,Alien,1979,https://boxd.it/a2,4,,,2024-01-02\n",
+        encoding="utf-8",
+    )
+    key = upload_key(diary)
+    with StandinThread(StandinOptions(fault_rates={"503": 1.0})) as down:
+        first = run_chain(storage, TmdbResource(base_url=down.base_url, read_access_token=TOKEN), instance, key)
+    assert first.success, "TMDB being down must not fail the run"
+    assert (metadata_of(first, "enriched_movies")["pending"], metadata_of(first, "enriched_movies")["found"]) == (2, 0)
+    assert "TMDB details for 0 of 2 films (2 still pending)" in metadata_of(first, "movie_stats")["summary"]
+
+    context = dg.build_sensor_context(
+        instance=instance, resources={"storage": storage, "tmdb": TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token=TOKEN)}
+    )
+    (request,) = enrichment_sweep_sensor(context).run_requests
+    assert request.partition_key == key
+
+    with StandinThread(StandinOptions()) as up:
+        swept = run_chain(storage, TmdbResource(base_url=up.base_url, read_access_token=TOKEN), instance, key, [enriched_movies, movie_stats])
+    assert (metadata_of(swept, "enriched_movies")["pending"], metadata_of(swept, "enriched_movies")["found"]) == (0, 2)
