@@ -20,3 +20,9 @@ def test_sensors_run_by_default_and_the_sweep_ticks_every_ten_seconds():
 
 def test_the_chain_runs_in_one_process():
     assert defs.resolve_job_def("upload_job").executor_def.name == "in_process"
+
+
+def test_enrichment_is_in_the_tmdb_pool():
+    from movie_pipeline.assets.enrichment import enriched_movies
+
+    assert enriched_movies.op.pool == "tmdb"

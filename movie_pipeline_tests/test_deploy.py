@@ -37,6 +37,8 @@ def test_the_deploy_instance_stores_runs_in_postgres(dagster_postgres_url, tmp_p
     key = upload_key(upload)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
         instance.add_dynamic_partitions("uploads", [key])
         result = dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage})
         assert result.success

@@ -25,6 +25,8 @@ class EnrichmentConfig(dg.Config):
     group_name="enrichment",
     deps=["parsed_movies"],
     kinds={"aiohttp", "sqlite"},
+    # TMDB's limits are per IP: an instance that limits this pool to 1 (deploy/dagster.yaml) runs one client at a time.
+    pool="tmdb",
     check_specs=[dg.AssetCheckSpec("low_confidence_matches", asset="enriched_movies")],
 )
 async def enriched_movies(

@@ -1,21 +1,30 @@
-"""enrichment_sweep_sensor: every ~10 s, re-run enrichment for uploads that still have pending films.
+"""enrichment_sweep_sensor: every ~10 s, re-run enrichment for an upload that still has pending films.
 
-Dagster cron is minute-granular, so the 10-second cadence is a sensor with minimum_interval_seconds=10."""
+Dagster cron is minute-granular, so the 10-second cadence is a sensor with minimum_interval_seconds=10.
+It starts one run at a time and only while no other enrichment runs, so sweeps never overlap, never pile up,
+and never add a second TMDB client beside a running one (TMDB's limits are per IP, not per run)."""
 
 import dagster as dg
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.database import film_matches
 from movie_pipeline.jobs import enrichment_sweep_job
 from movie_pipeline.resources import PipelineStorage, TmdbResource
-from movie_pipeline.sensors.runs import enriching_runs_in_flight, uploads_of
+from movie_pipeline.sensors.runs import enriching_runs_in_flight
 
 
-def uploads_with_pending_films(storage: PipelineStorage) -> set[str]:
-    query = select(film_matches.c.upload).where(film_matches.c.status == "pending").distinct()
+def uploads_with_pending_films(storage: PipelineStorage) -> list[str]:
+    """Uploads with pending films, the one waiting longest first."""
+    matches = film_matches.c
+    query = (
+        select(matches.upload)
+        .where(matches.status == "pending")
+        .group_by(matches.upload)
+        .order_by(func.min(matches.updated_at), matches.upload)
+    )
     with storage.engine().connect() as conn:
-        return set(conn.scalars(query))
+        return list(conn.scalars(query))
 
 
 @dg.sensor(
@@ -23,7 +32,7 @@ def uploads_with_pending_films(storage: PipelineStorage) -> set[str]:
     job=enrichment_sweep_job,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Re-runs enriched_movies + movie_stats for uploads with pending films, one sweep at a time.",
+    description="Re-runs enriched_movies + movie_stats for an upload with pending films, one run at a time.",
 )
 def enrichment_sweep_sensor(
     context: dg.SensorEvaluationContext, storage: PipelineStorage, tmdb: TmdbResource
@@ -33,15 +42,15 @@ def enrichment_sweep_sensor(
         return dg.SkipReason(missing)
 
     in_flight = enriching_runs_in_flight(context.instance)
-    sweeping = [run.run_id for run in in_flight if run.job_name == enrichment_sweep_job.name]
-    if sweeping:
-        return dg.SkipReason(f"sweep run {sweeping[0]} is still in flight; not starting another")
+    if in_flight:
+        run = in_flight[0]
+        return dg.SkipReason(f"{run.job_name} run {run.run_id} is still in flight; not starting another")
 
     known = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
-    pending = uploads_with_pending_films(storage) & known
-    busy = uploads_of(in_flight)
-    ready = sorted(pending - busy)
-    if not ready:
-        detail = f" ({len(pending)} already have a run in flight)" if pending else ""
-        return dg.SkipReason(f"no upload with pending films{detail}")
-    return dg.SensorResult(run_requests=[dg.RunRequest(partition_key=key, tags={"movie_pipeline/trigger": "sweep"}) for key in ready])
+    pending = [upload for upload in uploads_with_pending_films(storage) if upload in known]
+    if not pending:
+        return dg.SkipReason("no upload with pending films")
+    context.log.info(f"{len(pending)} upload(s) with pending films; sweeping {pending[0]}")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(partition_key=pending[0], tags={"movie_pipeline/trigger": "sweep"})]
+    )

@@ -17,8 +17,8 @@ def instance():
         yield instance
 
 
-def add_matches(storage, upload: str, statuses: list[str]) -> None:
-    now = datetime.now(timezone.utc)
+def add_matches(storage, upload: str, statuses: list[str], at: datetime | None = None) -> None:
+    now = at or datetime.now(timezone.utc)
     rows = [
         {"upload": upload, "film_key": f"{i:016x}", "name": f"Film {i}", "year": 2000, "letterboxd_uri": None,
          "tmdb_id": None, "status": status, "confidence": 0.0, "reason": "test", "updated_at": now}
@@ -43,29 +43,29 @@ def requested(result) -> list[str]:
     return sorted(r.partition_key for r in result.run_requests or [])
 
 
-def test_requests_a_run_per_upload_with_pending_films(instance, storage):
-    add_matches(storage, "alice-aaaaaaaaaaaa", ["found", "pending", "pending"])
-    add_matches(storage, "bob-bbbbbbbbbbbb", ["found", "not_found"])
-    add_matches(storage, "carol-cccccccccccc", ["pending"])
+def test_requests_one_run_for_the_upload_waiting_longest(instance, storage):
+    add_matches(storage, "carol-cccccccccccc", ["pending"], at=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    add_matches(storage, "alice-aaaaaaaaaaaa", ["found", "pending", "pending"], at=datetime(2026, 1, 3, tzinfo=timezone.utc))
+    add_matches(storage, "bob-bbbbbbbbbbbb", ["found", "not_found"], at=datetime(2026, 1, 1, tzinfo=timezone.utc))
     result = evaluate(instance, storage)
-    assert requested(result) == ["alice-aaaaaaaaaaaa", "carol-cccccccccccc"]
-    assert all(r.tags["movie_pipeline/trigger"] == "sweep" for r in result.run_requests)
+    assert requested(result) == ["carol-cccccccccccc"]
+    assert result.run_requests[0].tags["movie_pipeline/trigger"] == "sweep"
 
 
-def test_skips_while_a_sweep_run_is_in_flight(instance, storage):
+@pytest.mark.parametrize("job_name", ["enrichment_sweep_job", "upload_job", "tmdb_refresh_job"])
+def test_skips_while_any_enrichment_run_is_in_flight(instance, storage, job_name):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
-    run_id = add_run(instance, "enrichment_sweep_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.STARTING)
+    run_id = add_run(instance, job_name, "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.STARTING)
     result = evaluate(instance, storage)
     assert isinstance(result, dg.SkipReason)
     assert run_id in result.skip_message
 
 
-def test_leaves_out_uploads_whose_upload_run_is_still_going(instance, storage):
+def test_finished_runs_do_not_hold_the_sweep_back(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
-    add_matches(storage, "carol-cccccccccccc", ["pending"])
-    add_run(instance, "upload_job", "alice-aaaaaaaaaaaa")
-    add_run(instance, "enrichment_sweep_job", "carol-cccccccccccc", dg.DagsterRunStatus.SUCCESS)
-    assert requested(evaluate(instance, storage)) == ["carol-cccccccccccc"]
+    add_run(instance, "enrichment_sweep_job", "alice-aaaaaaaaaaaa", dg.DagsterRunStatus.SUCCESS)
+    add_run(instance, "upload_job", "alice-aaaaaaaaaaaa", dg.DagsterRunStatus.FAILURE)
+    assert requested(evaluate(instance, storage)) == ["alice-aaaaaaaaaaaa"]
 
 
 def test_skips_when_nothing_is_pending(instance, storage):
