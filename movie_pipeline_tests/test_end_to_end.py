@@ -85,6 +85,17 @@ def distinct_films(export: Path) -> int:
     return len(pairs)
 
 
+def partition_of(run: dict) -> str:
+    return {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"]
+
+
+def failure_messages(dev: DagsterDev, run_id: str) -> str:
+    query = f"""{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{
+        ... on ExecutionStepFailureEvent {{ message failureMetadata {{ description }} }} }} }} }} }}"""
+    events = dev.graphql(query)["logsForRun"]["events"]
+    return "\n".join(f"{e.get('message')} {(e.get('failureMetadata') or {}).get('description')}" for e in events if e)
+
+
 def all_uploads_entries(engine) -> int | None:
     stats = db.movie_stats.c
     query = select(stats.count).where(
@@ -123,15 +134,22 @@ def test_a_dropped_export_runs_the_whole_chain(tmp_path):
         try:
             dev.wait_until_up()
             shutil.copytree(LETTERBOXD / "melvincarvalho", data_dir / "uploads" / "melvincarvalho")
+            (data_dir / "uploads" / "broken.zip").write_bytes(b"PK\x03\x04 half a zip")
 
-            def finished_upload_run():
-                runs = [r for r in dev.graphql(RUNS)["runsOrError"]["results"] if r["jobName"] == "upload_job"]
-                return runs if runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
+            def finished_upload_runs():
+                runs = {
+                    partition_of(r): r for r in dev.graphql(RUNS)["runsOrError"]["results"] if r["jobName"] == "upload_job"
+                }
+                done = len(runs) == 2 and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs.values())
+                return runs if done else None
 
-            (run,) = wait_for(finished_upload_run, 240, "the upload run to finish")
-            assert run["status"] == "SUCCESS", (tmp_path / "dagster_dev.log").read_text()[-5000:]
-            partition = {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"]
-            assert partition.startswith("melvincarvalho-")
+            runs_by_upload = wait_for(finished_upload_runs, 240, "both upload runs to finish")
+            partition = next(key for key in runs_by_upload if key.startswith("melvincarvalho-"))
+            broken = next(key for key in runs_by_upload if key.startswith("broken-"))
+            assert runs_by_upload[partition]["status"] == "SUCCESS", (tmp_path / "dagster_dev.log").read_text()[-5000:]
+            # The bad upload fails its own run, with a message naming the file, and stops nothing else.
+            assert runs_by_upload[broken]["status"] == "FAILURE"
+            assert "broken.zip" in failure_messages(dev, runs_by_upload[broken]["runId"])
 
             # Meanwhile the sweep sensor ticks (>= 10 s apart, never overlapping runs), and the automation sensor
             # brings all_uploads_stats up to date.

@@ -34,6 +34,15 @@ def film_details_query(upload: str):
     )
 
 
+# Like AutomationCondition.eager(), minus "no dependency missing": a failed upload has no movie_stats
+# partition, and must not keep everyone else's stats from updating.
+ANY_UPLOAD_UPDATED = (
+    (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("any upload's stats updated")
+
+
 def uploads_query():
     uploads = db.uploads.c
     return select(uploads.upload, uploads.person, uploads.exported_at, cast(uploads.registered_at, String).label("registered_at"))
@@ -61,7 +70,7 @@ def movie_stats(context: dg.AssetExecutionContext, storage: PipelineStorage) -> 
     group_name="stats",
     deps=[movie_stats],
     kinds={"polars", "html"},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=ANY_UPLOAD_UPDATED,
 )
 def all_uploads_stats(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg.MaterializeResult:
     """Stats over every person's newest upload together: a newer export replaces its person's older one."""
