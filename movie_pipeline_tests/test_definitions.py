@@ -26,3 +26,30 @@ def test_enrichment_is_in_the_tmdb_pool():
     from movie_pipeline.assets.enrichment import enriched_movies
 
     assert enriched_movies.op.pool == "tmdb"
+
+
+def test_the_asset_graph_is_a_chain_from_upload_to_stats():
+    graph = defs.get_repository_def().asset_graph
+    parents = {
+        key.to_user_string(): sorted(p.to_user_string() for p in graph.get(key).parent_keys)
+        for key in graph.get_all_asset_keys()
+    }
+    assert parents == {
+        "raw_diary": [],
+        "parsed_movies": ["raw_diary"],
+        "enriched_movies": ["parsed_movies"],
+        "movie_stats": ["enriched_movies"],
+        "all_uploads_stats": ["movie_stats"],
+    }
+
+
+def test_jobs_select_the_chain_and_its_tail():
+    selected = {
+        name: sorted(k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.executable_asset_keys)
+        for name in ("upload_job", "enrichment_sweep_job", "tmdb_refresh_job")
+    }
+    assert selected == {
+        "upload_job": ["enriched_movies", "movie_stats", "parsed_movies", "raw_diary"],
+        "enrichment_sweep_job": ["enriched_movies", "movie_stats"],
+        "tmdb_refresh_job": ["enriched_movies", "movie_stats"],
+    }
