@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
 
@@ -225,16 +226,25 @@ def decode_json_lists(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFra
     return frame.with_columns(pl.col(c).str.json_decode(pl.List(pl.Utf8)) for c in columns)
 
 
-def read_frame(conn: Connection, query: Select, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
-    """Run a Core select and return a polars frame (typed by `schema` when the result is empty)."""
+def read_frame(conn: Connection, query: Select) -> pl.DataFrame:
+    """Run a Core select and return a polars frame typed from the selected columns' SQL types, so an
+    empty result still has real dtypes (a Null column breaks later string, list and date expressions)."""
     result = conn.execute(query)
-    columns = list(result.keys())
-    records = [tuple(row) for row in result]
-    if schema is None:
-        return pl.DataFrame(records, schema=columns, orient="row", infer_schema_length=None)
-    return pl.DataFrame(records, schema={c: schema[c] for c in columns}, orient="row")
+    dtypes = {column.name: polars_dtype(column.type) for column in query.selected_columns}
+    return pl.DataFrame([tuple(row) for row in result], schema=dtypes, orient="row")
 
 
-def upload_frame(conn: Connection, table: Table, upload: str, schema: Mapping[str, pl.DataType] | None = None) -> pl.DataFrame:
+def polars_dtype(sql_type: TypeEngine) -> pl.DataType | None:
+    for sql_class, dtype in _POLARS_DTYPES:
+        if isinstance(sql_type, sql_class):
+            return dtype
+    return None
+
+
+# DateTime is left to inference: SQLite gives naive values, PostgreSQL timezone-aware ones.
+_POLARS_DTYPES = ((Boolean, pl.Boolean), (Integer, pl.Int64), (Float, pl.Float64), (Date, pl.Date), (String, pl.String))
+
+
+def upload_frame(conn: Connection, table: Table, upload: str) -> pl.DataFrame:
     order = [c for c in table.primary_key.columns if c.name != "upload"]
-    return read_frame(conn, select(table).where(table.c.upload == upload).order_by(*order), schema)
+    return read_frame(conn, select(table).where(table.c.upload == upload).order_by(*order))

@@ -10,7 +10,7 @@ from movie_pipeline import database as db
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.letterboxd.errors import UploadError
 from movie_pipeline.letterboxd.parse import parse_export
-from movie_pipeline.letterboxd.reader import RAW_ROWS_SCHEMA, open_upload, read_raw_rows
+from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
 from movie_pipeline.letterboxd.uploads import content_sha256, find_upload
 from movie_pipeline.resources import PipelineStorage
 
@@ -75,7 +75,7 @@ def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -
     upload = context.partition_key
     engine = storage.engine()
     with engine.connect() as conn:
-        raw = db.upload_frame(conn, db.raw_rows, upload, {"upload": pl.String, **RAW_ROWS_SCHEMA}).drop("upload")
+        raw = db.upload_frame(conn, db.raw_rows, upload).drop("upload")
     parsed = parse_export(raw)
 
     with engine.begin() as conn:

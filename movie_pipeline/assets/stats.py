@@ -12,7 +12,6 @@ from movie_pipeline.stats.compute import DETAILS_SCHEMA, ENTRIES_SCHEMA
 from movie_pipeline.stats.people import newest_upload_per_person
 
 ALL_UPLOADS = "all-uploads"  # the `upload` value of the all-uploads rows in movie_stats
-UPLOADS_SCHEMA = {"upload": pl.String, "person": pl.String, "exported_at": pl.String, "registered_at": pl.String}
 LIST_COLUMNS = ["genres", "directors", "top_cast", "production_countries", "spoken_languages"]
 
 
@@ -76,7 +75,7 @@ def all_uploads_stats(context: dg.AssetExecutionContext, storage: PipelineStorag
     """Stats over every person's newest upload together: a newer export replaces its person's older one."""
     engine = storage.engine()
     with engine.connect() as conn:
-        uploads = db.read_frame(conn, uploads_query(), UPLOADS_SCHEMA)
+        uploads = db.read_frame(conn, uploads_query())
         chosen = newest_upload_per_person(uploads)
         inputs = [load_stats_inputs(conn, upload) for upload in chosen]
     context.log.info(f"all-uploads stats over {len(chosen)} of {uploads.height} uploads: {', '.join(chosen)}")

@@ -1,5 +1,6 @@
 """The whole chain materialized in process against the loopback TMDB stand-in."""
 
+import csv
 import shutil
 
 import dagster as dg
@@ -159,3 +160,16 @@ def test_films_left_pending_still_materialize_and_the_sweep_settles_them(storage
     with StandinThread(StandinOptions()) as up:
         swept = run_chain(storage, TmdbResource(base_url=up.base_url, read_access_token=TOKEN), instance, key, [enriched_movies, movie_stats])
     assert (metadata_of(swept, "enriched_movies")["pending"], metadata_of(swept, "enriched_movies")["found"]) == (0, 2)
+
+
+def test_a_lone_ratings_csv_has_films_but_no_entries_and_still_gets_stats(standin, storage, data_dir, instance):
+    ratings = shutil.copyfile(LETTERBOXD / "quetzle-2016" / "ratings.csv", data_dir / "uploads" / "ratings.csv")
+    tmdb = TmdbResource(base_url=standin.base_url, read_access_token=TOKEN, max_rate=500)
+    result = run_chain(storage, tmdb, instance, upload_key(ratings))
+    assert result.success
+    with ratings.open(encoding="utf-8", newline="") as stream:
+        films = len({(row["Name"], row["Year"]) for row in csv.DictReader(stream)})
+    assert metadata_of(result, "parsed_movies")["dagster/row_count"] == 0
+    assert metadata_of(result, "enriched_movies")["dagster/row_count"] == films
+    # Stats describe viewings (diary entries): none here, and they say so instead of failing.
+    assert "0 entries · 0 films" in metadata_of(result, "movie_stats")["summary"]
