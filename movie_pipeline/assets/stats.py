@@ -86,9 +86,7 @@ def all_uploads_stats(context: dg.AssetExecutionContext, storage: PipelineStorag
         .sort(~pl.col("status").is_in(["found", "override"]).fill_null(False))
         .unique("film_key", keep="first", maintain_order=True)
     )
-    result = store_stats(storage, ALL_UPLOADS, entries, details, title="Everyone: a year in film")
-    result.metadata["uploads"] = len(chosen)
-    return result
+    return store_stats(storage, ALL_UPLOADS, entries, details, title="Everyone: a year in film", uploads=len(chosen))
 
 
 def stacked(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -96,7 +94,10 @@ def stacked(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.Da
     return pl.concat([pl.DataFrame(schema=schema), *(frame.select(columns) for frame in frames)])
 
 
-def store_stats(storage: PipelineStorage, upload: str, entries: pl.DataFrame, details: pl.DataFrame, *, title: str):
+def store_stats(
+    storage: PipelineStorage, upload: str, entries: pl.DataFrame, details: pl.DataFrame, *, title: str, **metadata
+) -> dg.MaterializeResult:
+    """Compute, store the rows under `upload`, write the report pages, and describe it all for the UI."""
     stats = compute_stats(entries, details)
     with storage.engine().begin() as conn:
         db.replace_upload_rows(conn, db.movie_stats, upload, db.frame_rows(stats.table, upload=upload))
@@ -106,5 +107,6 @@ def store_stats(storage: PipelineStorage, upload: str, entries: pl.DataFrame, de
             "dagster/row_count": stats.table.height,
             "report_path": dg.MetadataValue.path(str(report)),
             "summary": dg.MetadataValue.md(summary_markdown(stats)),
+            **metadata,
         }
     )
