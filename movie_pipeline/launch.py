@@ -48,7 +48,9 @@ def default_dagster_home() -> Path:
         return home
     home = REPO_ROOT / ".dagster_home"
     home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").touch()  # an empty file: the default local instance, without Dagster's warning
+    instance_config = home / "dagster.yaml"
+    if not instance_config.exists():  # the default local instance, quiet: no missing-file warning, no telemetry
+        instance_config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
