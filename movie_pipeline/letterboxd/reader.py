@@ -139,7 +139,7 @@ def _read_member(archive: zipfile.ZipFile, member: str, zip_name: str) -> bytes:
     try:
         return archive.read(member)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        # RuntimeError is how zipfile reports an encrypted entry.
+        # zipfile reports an unsupported compression method as NotImplementedError, an encrypted entry as RuntimeError.
         raise BrokenZip(f"{zip_name}/{member}", f"the entry cannot be unpacked ({error})") from error
 
 
