@@ -27,6 +27,7 @@ from sqlalchemy import (
     event,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeEngine
@@ -209,6 +210,28 @@ def replace_upload_rows(conn: Connection, table: Table, upload: str, rows: Seque
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], chunk_size: int = 5000) -> None:
     for start in range(0, len(rows), chunk_size):
         conn.execute(table.insert(), list(rows[start : start + chunk_size]))
+
+
+_DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows`, replacing any with the same primary key (safe against a concurrent run of another upload)."""
+    if not rows:
+        return
+    dialect_insert = _DIALECT_INSERTS.get(conn.dialect.name)
+    if dialect_insert is None:
+        raise RuntimeError(
+            f"the film database is {conn.dialect.name}; movie_pipeline supports SQLite and PostgreSQL "
+            f"(set MOVIE_PIPELINE_DATABASE_URL to a sqlite:/// or postgresql+psycopg:// URL)"
+        )
+    keys = [column.name for column in table.primary_key.columns]
+    statement = dialect_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys},
+    )
+    conn.execute(statement, list(rows))
 
 
 def frame_rows(frame: pl.DataFrame, *, upload: str | None = None, json_columns: Sequence[str] = ()) -> list[dict[str, Any]]:

@@ -23,8 +23,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
 
 from movie_pipeline import database as db
@@ -409,7 +408,7 @@ class _Store:
 
     def save_settled(self, upload: str, plans: Sequence[_Plan]) -> None:
         with self._engine.begin() as conn:
-            upsert(conn, db.film_matches, [self._match_row(upload, plan.film, plan.outcome) for plan in plans])
+            db.upsert(conn, db.film_matches, [self._match_row(upload, plan.film, plan.outcome) for plan in plans])
 
     def save(
         self,
@@ -423,11 +422,11 @@ class _Store:
         """Whatever is given, in one transaction: a film's final row never exists without its TMDB film."""
         with self._engine.begin() as conn:
             if movie is not None:
-                upsert(conn, db.tmdb_movies, [movie])
+                db.upsert(conn, db.tmdb_movies, [movie])
             if search is not None:
-                upsert(conn, db.tmdb_search_cache, [self._search_row(*search)])
+                db.upsert(conn, db.tmdb_search_cache, [self._search_row(*search)])
             if outcome is not None:
-                upsert(conn, db.film_matches, [self._match_row(upload, film, outcome)])
+                db.upsert(conn, db.film_matches, [self._match_row(upload, film, outcome)])
 
     def has_movie(self, tmdb_id: int) -> bool:
         with self._engine.connect() as conn:
@@ -476,28 +475,6 @@ class _Store:
             "reason": outcome.reason,
             "updated_at": self.now(),
         }
-
-
-_DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-
-
-def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows`, replacing any with the same primary key (safe against a concurrent run of another upload)."""
-    if not rows:
-        return
-    dialect_insert = _DIALECT_INSERTS.get(conn.dialect.name)
-    if dialect_insert is None:
-        raise RuntimeError(
-            f"the film database is {conn.dialect.name}; movie_pipeline supports SQLite and PostgreSQL "
-            f"(set MOVIE_PIPELINE_DATABASE_URL to a sqlite:/// or postgresql+psycopg:// URL)"
-        )
-    keys = [column.name for column in table.primary_key.columns]
-    statement = dialect_insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys},
-    )
-    conn.execute(statement, list(rows))
 
 
 def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
