@@ -13,6 +13,7 @@ from movie_pipeline.letterboxd.parse import parse_export
 from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
 from movie_pipeline.letterboxd.uploads import content_sha256, find_upload
 from movie_pipeline.resources import PipelineStorage
+from movie_pipeline.stats.markdown import escape_markdown
 
 DIARY = "diary.csv"
 VALID_RATINGS = [r / 2 for r in range(1, 11)]
@@ -133,7 +134,7 @@ def _entry_checks(engine, upload: str, diary_rows: int) -> list[dg.AssetCheckRes
 
 def _markdown_table(frame: pl.DataFrame) -> str:
     def cell(value: object) -> str:
-        return "" if value is None else str(value).replace("|", "\\|")
+        return "" if value is None else escape_markdown(str(value))
 
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * frame.width]
     lines += ["| " + " | ".join(map(cell, row)) + " |" for row in frame.iter_rows()]
