@@ -8,7 +8,7 @@ from collections import Counter
 import aiohttp
 import pytest
 
-from movie_pipeline.tmdb.standin import StandinOptions, running_standin
+from movie_pipeline.tmdb.standin import RequestRecord, StandinOptions, StandinStats, running_standin
 from movie_pipeline_tests.test_tmdb.standin_sources import ids_with_title_words, kaggle_rows, tmdb_fixture, udacity_rows
 
 TOKEN = {"Authorization": "Bearer test-token"}
@@ -277,3 +277,47 @@ async def test_latency_and_connection_setup_delay_each_answer():
 def test_options_reject_impossible_settings(options, named):
     with pytest.raises(ValueError, match=named):
         StandinOptions(**options)
+
+
+async def test_reset_mid_body_sends_the_status_headers_and_half_the_body_then_resets():
+    async with running_standin(StandinOptions(faults=["reset-mid-body", "ok"])) as standin:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{standin.base_url}/movie/550", headers=TOKEN) as response:
+                status, promised = response.status, int(response.headers["Content-Length"])
+                with pytest.raises(aiohttp.ClientPayloadError, match=rf"received {promised // 2} of {promised}"):
+                    await response.read()
+            after = await get_json(session, f"{standin.base_url}/movie/550")
+    assert status == 200 and after[0] == 200
+    assert [(record.fault, record.status) for record in standin.stats.requests] == [("reset-mid-body", None), ("ok", 200)]
+    assert standin.stats.faults() == Counter({"reset-mid-body": 1})
+
+
+async def test_peak_open_connections_counts_connections_open_at_once():
+    async with running_standin(StandinOptions(latency_s=(0.05, 0.05))) as standin:
+        async with aiohttp.ClientSession() as session:
+            await asyncio.gather(*(get_json(session, f"{standin.base_url}/movie/550") for _ in range(6)))
+        # One at a time afterwards: new connections, but never more than one open.
+        for _ in range(3):
+            async with aiohttp.ClientSession() as session:
+                await get_json(session, f"{standin.base_url}/movie/550")
+    assert standin.stats.connections_opened == 6 + 3
+    assert standin.stats.peak_open_connections == 6
+
+
+def test_peak_starts_per_second_is_the_busiest_sliding_second():
+    stats = StandinStats(requests=[RequestRecord("search", start) for start in (10.0, 10.5, 10.99, 11.0, 11.2, 13.0)])
+    assert stats.peak_starts_per_second() == 4  # 10.5, 10.99, 11.0 and 11.2; 10.0 and 11.0 are a whole second apart
+    assert StandinStats().peak_starts_per_second() == 0
+
+
+async def test_summary_holds_the_server_side_figures_as_json():
+    options = StandinOptions(faults=["500", "429", "ok"], rate_limit_per_s=100)
+    async with running_standin(options) as standin, aiohttp.ClientSession() as session:
+        for _ in range(3):
+            await get_json(session, f"{standin.base_url}/movie/550")
+    summary = json.loads(json.dumps(standin.stats.summary()))
+    assert {key: summary[key] for key in ("requests", "statuses", "faults", "rate_limited", "peak_starts_per_second")} == {
+        "requests": 3, "statuses": {"500": 1, "429": 1, "200": 1}, "faults": {"500": 1, "429": 1},
+        "rate_limited": 1, "peak_starts_per_second": 3,
+    }
+    assert summary["peak_open_connections"] == summary["connections_opened"] == 1

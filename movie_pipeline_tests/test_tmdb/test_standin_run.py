@@ -1,6 +1,7 @@
 """Running the stand-in for synchronous callers: the background thread and the command line."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
+from movie_pipeline.tmdb.standin import StandinOptions, StandinProcess, StandinThread
 from movie_pipeline_tests.test_tmdb.standin_sources import REPO_ROOT, tmdb_fixture
 
 
@@ -51,3 +52,22 @@ def test_command_line_says_it_is_the_offline_stand_in_and_serves_its_url():
             server.terminate()
     assert "offline" in line.lower() and "stand-in" in line
     assert status == 200 and body["credits"]["crew"][0]["name"] == "David Fincher"
+
+
+def test_process_applies_fault_rates_and_writes_its_stats_when_terminated(tmp_path):
+    arguments = ["--fault-rate", "500=1", "--rate-limit", "40", "--seed", "3"]
+    with StandinProcess(tmp_path / "stats.json", arguments) as standin:
+        statuses = [get_json(f"{standin.base_url}/movie/550")[0] for _ in range(3)]
+        pid = standin.pid
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert statuses == [500] * 3
+    assert (stats["requests"], stats["statuses"], stats["faults"]) == (3, {"500": 3}, {"500": 3})
+    assert stats["peak_open_connections"] >= 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_command_line_rejects_an_unknown_fault_by_name():
+    command = [sys.executable, "-m", "movie_pipeline.tmdb.standin", "--fault-rate", "teapot=0.1"]
+    finished = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 2 and "teapot=0.1" in finished.stderr and "reset-mid-body" in finished.stderr

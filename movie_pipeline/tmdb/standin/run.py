@@ -1,10 +1,17 @@
-"""Running the stand-in on a free loopback port: inside an event loop, or on a background thread."""
+"""Running the stand-in on a free loopback port: inside an event loop, on a background thread, or as a process."""
 
 import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -95,3 +102,54 @@ class StandinThread:
             self._running = running
             self._ready.set()
             await self._stop.wait()
+
+
+class StandinProcess:
+    """`with StandinProcess(stats_file, ["--rate-limit", "40"]) as standin:` runs `python -m
+    movie_pipeline.tmdb.standin` in its own process group, so its load never shares a core's event loop with the
+    caller; `stats()` reads the figures it writes, and leaving the block stops it and reads them one last time."""
+
+    def __init__(self, stats_file: Path, arguments: Sequence[str] = ()):
+        self.stats_file = stats_file
+        self._command = [
+            sys.executable, "-m", "movie_pipeline.tmdb.standin", "--port", "0", "--stats-file", str(stats_file),
+            *arguments,
+        ]
+        self._process: subprocess.Popen | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> "StandinProcess":
+        self._process = subprocess.Popen(self._command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        first_line = self._process.stdout.readline()
+        found = re.search(rf"http://{re.escape(LOOPBACK)}:\d+/3", first_line)
+        if found is None:
+            self.stop()
+            raise RuntimeError(f"the stand-in did not start: {first_line!r} (exit code {self._process.returncode})")
+        self.base_url = found.group()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def stats(self) -> dict:
+        """The latest StandinStats.summary() the process wrote (empty before its first write)."""
+        if not self.stats_file.exists():
+            return {}
+        return json.loads(self.stats_file.read_text(encoding="utf-8"))
+
+    def stop(self) -> None:
+        """SIGTERM (the process writes its stats and exits), then SIGKILL if it does not within 10 s."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+        self._process.stdout.close()

@@ -3,7 +3,8 @@
 Per request, in arrival order: the next fault is taken (script first, then the seeded random rates), the
 rate limit is checked, then the response waits for the configured latency (plus connection setup on a new
 TCP connection). A throttled request is answered 429 whatever its fault; otherwise the fault answers
-instead of TMDB, except "ok" and "invalid-json", which go on to authentication and the endpoint.
+instead of TMDB, except "ok", "invalid-json" and "reset-mid-body", which go on to authentication and the
+endpoint and then spoil the answer (half its body; or the status line, headers and half the body, then a reset).
 """
 
 import asyncio
@@ -20,7 +21,9 @@ from aiohttp import web
 from movie_pipeline.tmdb.standin import payloads
 from movie_pipeline.tmdb.standin.corpus import StandinCorpus
 
-FAULTS = frozenset({"429", "429-no-retry-after", "500", "503", "hang", "invalid-json", "reset", "ok"})
+FAULTS = frozenset(
+    {"429", "429-no-retry-after", "500", "503", "hang", "invalid-json", "reset", "reset-mid-body", "ok"}
+)
 SEARCH_ROUTE = "search"
 DETAILS_ROUTE = "details"
 
@@ -58,7 +61,8 @@ class RequestRecord:
     kind: str  # "search", "details" or "other"
     start: float  # time.monotonic() on arrival
     end: float | None = None  # answered, or given up on by the client
-    status: int | None = None  # None when no HTTP answer went out (hang, reset)
+    status: int | None = None  # None when no whole HTTP answer went out (hang, reset, reset-mid-body)
+    fault: str = "ok"
 
 
 @dataclass
@@ -67,6 +71,7 @@ class StandinStats:
 
     requests: list[RequestRecord] = field(default_factory=list)
     connections_opened: int = 0
+    peak_open_connections: int = 0  # TCP connections open at once, counted as each request arrives
     in_flight: int = 0
     max_in_flight: int = 0
     rate_limited: int = 0  # 429 answers, scripted or from the rate limit
@@ -78,6 +83,38 @@ class StandinStats:
 
     def requests_by_kind(self) -> Counter:
         return Counter(record.kind for record in self.requests)
+
+    def statuses(self) -> Counter:
+        return Counter("none" if record.status is None else str(record.status) for record in self.requests)
+
+    def faults(self) -> Counter:
+        return Counter(record.fault for record in self.requests if record.fault != "ok")
+
+    def peak_starts_per_second(self) -> int:
+        """The most request arrivals in any sliding 1 s window [t, t + 1 s)."""
+        starts = sorted(record.start for record in self.requests)
+        peak = first = 0
+        for last, start in enumerate(starts):
+            while start - starts[first] >= 1.0:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
+
+    def summary(self) -> dict:
+        """The figures a load run reads, as plain JSON-ready values."""
+        return {
+            "requests": self.request_count,
+            "requests_by_kind": dict(self.requests_by_kind()),
+            "statuses": dict(self.statuses()),
+            "faults": dict(self.faults()),
+            "rate_limited": self.rate_limited,
+            "peak_starts_per_second": self.peak_starts_per_second(),
+            "connections_opened": self.connections_opened,
+            "peak_open_connections": self.peak_open_connections,
+            "max_in_flight": self.max_in_flight,
+            "first_start": min((record.start for record in self.requests), default=None),
+            "last_end": max((record.end for record in self.requests if record.end is not None), default=None),
+        }
 
     def begin(self, kind: str) -> RequestRecord:
         record = RequestRecord(kind=kind, start=time.monotonic())
@@ -131,6 +168,9 @@ class StandinState:
             return False
         self._known_transports.add(transport)
         self.stats.connections_opened += 1
+        # aiohttp.web has no connection hooks; a connection counts from its first request until it closes.
+        still_open = sum(1 for known in self._known_transports if not known.is_closing())
+        self.stats.peak_open_connections = max(self.stats.peak_open_connections, still_open)
         return True
 
     def delay_s(self, new_connection: bool) -> float:
@@ -162,7 +202,7 @@ async def standin_middleware(request: web.Request, handler) -> web.StreamRespons
     state = request.app[STATE_KEY]
     record = state.stats.begin(request.match_info.route.name or "other")
     try:
-        fault = state.next_fault()
+        fault = record.fault = state.next_fault()
         throttled = not state.admits(record.start)
         new_connection = state.opens_connection(request.transport)
         await asyncio.sleep(state.delay_s(new_connection))
@@ -170,7 +210,7 @@ async def standin_middleware(request: web.Request, handler) -> web.StreamRespons
             response = rate_limited(state, retry_after=state.options.retry_after_header)
         else:
             response = await answer_with_fault(request, handler, state, fault)
-        answered = throttled or fault != "reset"
+        answered = throttled or fault not in ("reset", "reset-mid-body")
         record.status = response.status if answered else None
         return response
     finally:
@@ -191,6 +231,8 @@ async def answer_with_fault(request: web.Request, handler, state: StandinState, 
     if fault == "503":
         return web.json_response(payloads.SERVICE_OFFLINE, status=503)
     response = await authorized(request, handler, state)
+    if fault == "reset-mid-body":
+        return await reset_mid_body(request, response)
     if fault == "invalid-json":
         return web.Response(body=response.body[: len(response.body) // 2], content_type="application/json")
     return response
@@ -200,6 +242,16 @@ def rate_limited(state: StandinState, *, retry_after: bool) -> web.Response:
     state.stats.rate_limited += 1
     headers = {"Retry-After": "1"} if retry_after else None
     return web.json_response(payloads.RATE_LIMITED, status=429, headers=headers)
+
+
+async def reset_mid_body(request: web.Request, whole: web.Response) -> web.StreamResponse:
+    """The status line, the headers (with the whole body's length) and half the body, then a reset."""
+    partial = web.StreamResponse(status=whole.status, headers={"Content-Type": whole.content_type})
+    partial.content_length = len(whole.body)
+    await partial.prepare(request)
+    await partial.write(whole.body[: len(whole.body) // 2])
+    reset_connection(request.transport)
+    return partial
 
 
 def reset_connection(transport: asyncio.Transport | None) -> None:
