@@ -2,31 +2,76 @@
 
 The key is a readable name plus a content hash, so the same bytes dropped twice (under any name
 that gives the same safe name) map to the same partition, and an edited file gets a new one.
+
+Anything can sit in the uploads folder, so nothing here follows a link, opens a file that is not a
+regular one, or reads more than a bounded chunk at a time.
 """
 
+import errno
 import hashlib
 import os
 import re
+import stat
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from movie_pipeline.letterboxd.errors import UploadNotFound
+from movie_pipeline.letterboxd.errors import UploadError, UploadNotFound
 
 UPLOAD_SUFFIXES = (".zip", ".csv")
 PARTIAL_DOWNLOAD_SUFFIXES = (".part", ".crdownload", ".tmp", ".download")
 SAFE_NAME_MAX_CHARS = 60
 HASH_CHARS = 12
+HASH_CHUNK_BYTES = 1024 * 1024
+
+# O_NONBLOCK: a FIFO swapped in after the lstat must not block the open; fstat then refuses it.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# No file is this long, so a link's record in a folder hash never reads like a file's.
+_LINK_LENGTH_MARKER = (2**64 - 1).to_bytes(8, "big")
 
 _UNSAFE_RUN = re.compile(r"[^a-z0-9_]+")
 _SEPARATOR_RUN = re.compile(r"[-_]{2,}")
 
 
+class UnusableEntry(UploadError):
+    """An entry of the uploads folder that cannot be an upload at all, so the sensor skips it."""
+
+
+class NotAFileOrFolder(UnusableEntry):
+    advice = (
+        "remove it, or put the export zip, folder or csv itself in its place "
+        "(links, pipes, sockets and devices are never read)"
+    )
+
+
+class UndecodableName(UnusableEntry):
+    advice = "rename it so that its name is valid UTF-8 text (letters, digits, '-', '_' and '.' are always safe)"
+
+
+@dataclass(frozen=True)
+class UploadEntry:
+    """A regular file or a link of an upload, as lstat saw it: links are never followed."""
+
+    relative: bytes  # path inside a folder upload; the file's own name for a lone file
+    path: Path
+    size: int  # a link's size is the length of its target text
+    mtime_ns: int
+    is_link: bool
+
+
 def is_candidate(path: Path) -> bool:
-    """Whether the upload sensor should consider this entry of the uploads folder."""
+    """Whether the upload sensor should consider this entry of the uploads folder.
+
+    Links and special files are candidates, so that they are reported rather than silently ignored."""
     name = path.name.lower()
     if name.startswith(".") or name.endswith(PARTIAL_DOWNLOAD_SUFFIXES):
         return False
-    return path.is_dir() or name.endswith(UPLOAD_SUFFIXES)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return not stat.S_ISREG(mode) or name.endswith(UPLOAD_SUFFIXES)
 
 
 def safe_name(path: Path) -> str:
@@ -38,21 +83,36 @@ def safe_name(path: Path) -> str:
     return name[:SAFE_NAME_MAX_CHARS].strip("-_") or "upload"
 
 
+def printable_name(name: str | bytes) -> str:
+    """A file name safe to show in a log line: undecodable bytes and control characters escaped."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+def upload_entries(path: Path) -> list[UploadEntry]:
+    """The files and links an upload is made of, sorted; raises UnusableEntry for anything else."""
+    status = _upload_status(path)
+    if stat.S_ISREG(status.st_mode):
+        return [UploadEntry(os.fsencode(path.name), path, status.st_size, status.st_mtime_ns, is_link=False)]
+    return _folder_entries(path)
+
+
 def content_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes; of a folder, of its files' relative paths and bytes.
 
     Hidden files (.DS_Store and the like) are left out, so a file manager touching the folder does
-    not turn it into a new upload."""
-    if not path.is_dir():
-        with path.open("rb") as stream:
-            return hashlib.file_digest(stream, "sha256").hexdigest()
+    not turn it into a new upload. A link inside a folder counts by its target text, unread."""
     digest = hashlib.sha256()
-    for relative in visible_files(path):
-        data = (path / relative).read_bytes()
+    if stat.S_ISREG(_upload_status(path).st_mode):
+        _hash_file(digest, path, printable_name(path.name), framed=False)
+        return digest.hexdigest()
+    for entry in _folder_entries(path):
         # Lengths make the stream unambiguous: no two different folders hash the same bytes.
-        encoded_name = relative.encode("utf-8")
-        digest.update(len(encoded_name).to_bytes(8, "big") + encoded_name)
-        digest.update(len(data).to_bytes(8, "big") + data)
+        digest.update(_framed(entry.relative))
+        if entry.is_link:
+            digest.update(_LINK_LENGTH_MARKER + _framed(os.readlink(os.fsencode(entry.path))))
+        else:
+            _hash_file(digest, entry.path, _label(path, entry.relative), framed=True)
     return digest.hexdigest()
 
 
@@ -67,16 +127,101 @@ def find_upload(uploads_dir: Path, key: str) -> Path:
     entries = sorted(uploads_dir.iterdir()) if uploads_dir.is_dir() else []
     for path in entries:
         # Hashing is the costly part, so only entries with the right name are hashed.
-        if is_candidate(path) and safe_name(path) == name_part and upload_key(path) == key:
-            return path
+        if not (is_candidate(path) and safe_name(path) == name_part):
+            continue
+        try:
+            if upload_key(path) == key:
+                return path
+        except (UnusableEntry, FileNotFoundError):
+            continue  # not an upload, or gone: it cannot be the one with this key
     raise UploadNotFound(str(uploads_dir), f"no upload there has the key {key!r}")
 
 
 def visible_files(folder: Path) -> list[str]:
-    """Relative POSIX paths of the files under `folder`, sorted, hidden files and folders left out."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        relative_root = Path(root).relative_to(folder)
-        found.extend((relative_root / name).as_posix() for name in files if not name.startswith("."))
-    return sorted(found)
+    """Relative POSIX paths of the regular files under `folder`, sorted, hidden files and folders left
+    out. Links (to files or folders) and special files are not listed and never followed."""
+    files = [relative for relative, status in _walk(folder) if stat.S_ISREG(status.st_mode)]
+    return [os.fsdecode(relative) for relative in sorted(files)]
+
+
+def _upload_status(path: Path) -> os.stat_result:
+    """lstat of a top-level entry, once sure it is a regular file or a folder with a UTF-8 name."""
+    try:
+        os.fsencode(path.name).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UndecodableName(printable_name(path.name), "its name is not valid UTF-8") from None
+    status = os.lstat(path)
+    if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
+        raise NotAFileOrFolder(printable_name(path.name), f"it is {_kind(path, status)}, not a file or folder")
+    return status
+
+
+def _folder_entries(folder: Path) -> list[UploadEntry]:
+    entries = []
+    for relative, status in _walk(folder):
+        is_link = stat.S_ISLNK(status.st_mode)
+        path = folder / os.fsdecode(relative)
+        if not (is_link or stat.S_ISREG(status.st_mode)):
+            raise NotAFileOrFolder(_label(folder, relative), f"it is {_kind(path, status)}, not a file or folder")
+        entries.append(UploadEntry(relative, path, status.st_size, status.st_mtime_ns, is_link))
+    return sorted(entries, key=lambda entry: entry.relative)
+
+
+def _walk(folder: Path) -> Iterator[tuple[bytes, os.stat_result]]:
+    """Relative path (bytes, so any name works) and lstat of every visible non-folder entry under
+    `folder`. Folder links are not entered; a stack instead of recursion, so any depth works."""
+    root = os.fsencode(folder)
+    pending = [b""]
+    while pending:
+        relative_dir = pending.pop()
+        with os.scandir(os.path.join(root, relative_dir)) as scan:
+            for item in scan:
+                if item.name.startswith(b"."):
+                    continue
+                relative = os.path.join(relative_dir, item.name)
+                status = item.stat(follow_symlinks=False)
+                if stat.S_ISDIR(status.st_mode):
+                    pending.append(relative)
+                else:
+                    yield relative, status
+
+
+def _hash_file(digest: "hashlib._Hash", path: Path, label: str, framed: bool) -> None:
+    """Feed a regular file's bytes to `digest` in bounded chunks, preceded by its length if `framed`."""
+    descriptor = os.open(path, _OPEN_FLAGS)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotAFileOrFolder(label, f"it is {_kind(path, status)}, not a file or folder")
+        if framed:
+            digest.update(status.st_size.to_bytes(8, "big"))
+        remaining = status.st_size
+        while remaining:
+            chunk = os.read(descriptor, min(HASH_CHUNK_BYTES, remaining))
+            if not chunk:
+                raise OSError(errno.EAGAIN, "it shrank while it was being read", str(path))
+            digest.update(chunk)
+            remaining -= len(chunk)
+    finally:
+        os.close(descriptor)
+
+
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(8, "big") + data
+
+
+def _label(folder: Path, relative: bytes) -> str:
+    return printable_name(os.fsencode(folder.name) + b"/" + relative)
+
+
+def _kind(path: Path, status: os.stat_result) -> str:
+    mode = status.st_mode
+    if stat.S_ISLNK(mode):
+        return f"a symbolic link to '{printable_name(os.readlink(os.fsencode(path)))}'"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"

@@ -1,6 +1,7 @@
 """upload_sensor: a file or folder dropped into uploads/ becomes a partition and a run of the whole chain."""
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,7 @@ import dagster as dg
 
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.jobs import upload_job
-from movie_pipeline.letterboxd.uploads import is_candidate, upload_key
+from movie_pipeline.letterboxd.uploads import UnusableEntry, is_candidate, printable_name, upload_entries, upload_key
 from movie_pipeline.resources import PipelineStorage
 
 Signature = tuple[int, int, int]  # bytes, newest mtime_ns, files
@@ -37,11 +38,8 @@ class UploadCursor:
 
 
 def path_signature(path: Path) -> Signature:
-    if path.is_file():
-        stat = path.stat()
-        return (stat.st_size, stat.st_mtime_ns, 1)
-    files = [p.stat() for p in path.rglob("*") if p.is_file()]
-    return (sum(s.st_size for s in files), max((s.st_mtime_ns for s in files), default=0), len(files))
+    entries = upload_entries(path)
+    return (sum(e.size for e in entries), max((e.mtime_ns for e in entries), default=0), len(entries))
 
 
 def settled_uploads(cursor: UploadCursor, observed: dict[str, Signature]) -> tuple[list[str], UploadCursor]:
@@ -61,18 +59,52 @@ def content_hash_of(key: str) -> str:
     return key.rpartition("-")[2]
 
 
-def observe_uploads(uploads_dir: Path) -> dict[str, Signature]:
+def observe_uploads(uploads_dir: Path) -> tuple[dict[str, Signature], dict[str, str]]:
+    """The signature of each candidate entry, and why each entry that cannot be looked at is skipped.
+
+    Each entry is judged alone, so one that vanishes, is no file or folder, or has an undecodable
+    name never hides the others."""
+    observed: dict[str, Signature] = {}
+    skipped: dict[str, str] = {}
     if not uploads_dir.is_dir():
-        return {}
-    observed = {}
-    for entry in os.scandir(uploads_dir):
-        path = Path(entry.path)
-        if is_candidate(path):
+        return observed, skipped
+    with os.scandir(uploads_dir) as entries:
+        for entry in entries:
+            path = Path(entry.path)
+            if not is_candidate(path):
+                continue
             try:
-                observed[path.name] = path_signature(path)
-            except OSError:
-                continue  # vanished or unreadable mid-scan: look again next tick
-    return observed
+                observed[entry.name] = path_signature(path)
+            except (UnusableEntry, OSError) as error:
+                skipped[entry.name] = skip_message(entry.name, error)
+    return observed, skipped
+
+
+def skip_message(name: str, error: UnusableEntry | OSError) -> str:
+    if isinstance(error, UnusableEntry):
+        return f"uploads/{error}"
+    return (
+        f"uploads/{printable_name(name)}: could not be read ({error.strerror or error}); it is looked at again "
+        "on the next tick; if this stays, copy the export into the uploads folder again"
+    )
+
+
+class SkipLog:
+    """Says why an entry is skipped once per entry and process, not on every tick. Entries no longer
+    skipped are forgotten, so a folder of short-lived files does not grow it."""
+
+    def __init__(self) -> None:
+        self._said: set[tuple[Path, str]] = set()
+
+    def warn_new(self, log: logging.Logger, skipped: dict[Path, str]) -> None:
+        current = set(skipped.items())
+        for _, message in sorted(current - self._said):
+            log.warning(message)
+        self._said = current
+
+
+# The sensor is evaluated in the long-lived code-server process, so this remembers across ticks.
+skip_log = SkipLog()
 
 
 @dg.sensor(
@@ -85,7 +117,8 @@ def observe_uploads(uploads_dir: Path) -> dict[str, Signature]:
 def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage) -> dg.SensorResult | dg.SkipReason:
     uploads_dir = storage.settings.uploads_dir
     cursor = UploadCursor.parse(context.cursor)
-    settled, next_cursor = settled_uploads(cursor, observe_uploads(uploads_dir))
+    observed, skipped = observe_uploads(uploads_dir)
+    settled, next_cursor = settled_uploads(cursor, observed)
 
     # The key ends in the content hash: the same bytes under another name are the same upload.
     known = {content_hash_of(key): key for key in context.instance.get_dynamic_partitions(uploads_partitions.name)}
@@ -93,8 +126,8 @@ def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage)
     for name in settled:
         try:
             key = upload_key(uploads_dir / name)
-        except OSError as error:
-            context.log.warning(f"uploads/{name}: could not be read ({error.strerror}); will try again")
+        except (UnusableEntry, OSError) as error:
+            skipped[name] = skip_message(name, error)
             continue
         next_cursor.registered[name] = next_cursor.seen[name]
         same = known.get(content_hash_of(key))
@@ -104,6 +137,7 @@ def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage)
         context.log.info(f"uploads/{name}: new upload partition {key}")
         known[content_hash_of(key)] = key
         new_keys.append(key)
+    skip_log.warn_new(context.log, {uploads_dir / name: message for name, message in skipped.items()})
 
     if not new_keys:
         waiting = len(next_cursor.seen) - len(next_cursor.registered)

@@ -1,13 +1,26 @@
 """Upload identity: keys from content, safe names, finding an upload again by its key."""
 
 import hashlib
+import os
 import re
 import shutil
+import socket
 
 import pytest
 
 from movie_pipeline.letterboxd.errors import UploadNotFound
-from movie_pipeline.letterboxd.uploads import content_sha256, find_upload, is_candidate, safe_name, upload_key
+from movie_pipeline.letterboxd.uploads import (
+    NotAFileOrFolder,
+    UndecodableName,
+    content_sha256,
+    find_upload,
+    is_candidate,
+    printable_name,
+    safe_name,
+    upload_entries,
+    upload_key,
+    visible_files,
+)
 from movie_pipeline_tests.test_letterboxd.real_exports import upload_path
 
 KEY_PATTERN = re.compile(r"[a-z0-9_-]{1,60}-[0-9a-f]{12}")
@@ -136,3 +149,103 @@ def test_is_candidate_folder(tmp_path):
 
     assert is_candidate(tmp_path / "export")
     assert not is_candidate(tmp_path / ".git")
+
+
+@pytest.mark.timeout(10)
+def test_hashing_a_fifo_refuses_it_without_blocking(tmp_path):
+    # content_sha256 is called after a stat said "file": a FIFO swapped in since must not block the open.
+    os.mkfifo(tmp_path / "diary.csv")
+
+    with pytest.raises(NotAFileOrFolder, match=r"^diary.csv: it is a named pipe \(FIFO\), not a file or folder; remove it"):
+        content_sha256(tmp_path / "diary.csv")
+
+
+def test_a_top_level_link_is_refused_naming_its_target(tmp_path):
+    (tmp_path / "export.zip").symlink_to("/dev/zero")
+
+    with pytest.raises(NotAFileOrFolder, match="^export.zip: it is a symbolic link to '/dev/zero', not a file or folder"):
+        upload_key(tmp_path / "export.zip")
+
+
+def test_a_top_level_name_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / os.fsdecode(b"caf\xe9.csv")
+    path.write_bytes(b"Date,Name,Year\n")
+
+    with pytest.raises(UndecodableName, match=r"^caf\\xe9.csv: its name is not valid UTF-8; rename it"):
+        upload_entries(path)
+
+
+@pytest.mark.parametrize(
+    "make_special",
+    [
+        lambda path: os.mkfifo(path),
+        lambda path: socket.socket(socket.AF_UNIX).bind(str(path)),
+        lambda path: os.mknod(path, 0o600 | 0o020000, os.makedev(1, 5)),  # a character device, like /dev/zero
+    ],
+    ids=["fifo", "socket", "device"],
+)
+def test_a_special_file_inside_a_folder_refuses_the_folder_naming_it(tmp_path, make_special):
+    folder = shutil.copytree(upload_path("melvincarvalho"), tmp_path / "melvin")
+    make_special(folder / "deleted" / "diary.csv.bak")
+
+    with pytest.raises(NotAFileOrFolder, match="^melvin/deleted/diary.csv.bak: it is a "):
+        content_sha256(folder)
+    assert "deleted/diary.csv.bak" not in visible_files(folder)
+
+
+def test_a_link_inside_a_folder_is_hashed_by_its_target_text_not_followed(tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"Date,Name,Year\n" * 1000)
+    folder = shutil.copytree(upload_path("melvincarvalho"), tmp_path / "melvin")
+    (folder / "watched.csv").unlink()
+    (folder / "watched.csv").symlink_to(outside)
+    linked = content_sha256(folder)
+    outside.write_bytes(b"changed")
+    after_target_edit = content_sha256(folder)
+    (folder / "watched.csv").unlink()
+    (folder / "watched.csv").symlink_to(tmp_path / "elsewhere.csv")
+
+    assert linked == after_target_edit != content_sha256(folder)
+    assert "watched.csv" not in visible_files(folder)
+    (link,) = [entry for entry in upload_entries(folder) if entry.relative == b"watched.csv"]
+    assert link.size == len(os.fsencode(tmp_path / "elsewhere.csv"))
+
+
+def test_a_file_link_and_a_file_holding_its_target_text_hash_differently(tmp_path):
+    as_link, as_file = tmp_path / "link" / "export", tmp_path / "file" / "export"
+    as_link.mkdir(parents=True)
+    as_file.mkdir(parents=True)
+    (as_link / "diary.csv").symlink_to("target.csv")
+    (as_file / "diary.csv").write_bytes(b"target.csv")
+
+    assert content_sha256(as_link) != content_sha256(as_file)
+
+
+def test_a_name_that_is_not_utf8_inside_a_folder_hashes_by_its_bytes(tmp_path):
+    first = shutil.copytree(upload_path("melvincarvalho"), tmp_path / "first")
+    second = shutil.copytree(upload_path("melvincarvalho"), tmp_path / "second")
+    (first / os.fsdecode(b"caf\xe9.csv")).write_bytes(b"x")
+    (second / os.fsdecode(b"caf\xe8.csv")).write_bytes(b"x")
+
+    assert content_sha256(first) != content_sha256(second)
+    assert os.fsdecode(b"caf\xe9.csv") in visible_files(first)
+
+
+def test_folder_hash_of_a_normal_export_is_unchanged(tmp_path):
+    # The stream hashed before links and special files were handled: (length, path, length, bytes) per file.
+    folder = upload_path("extratone")
+    digest = hashlib.sha256()
+    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    for relative in paths:
+        name, data = relative.encode(), (folder / relative).read_bytes()
+        digest.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big") + data)
+
+    assert content_sha256(folder) == digest.hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("diary.csv", "diary.csv"), (os.fsdecode(b"caf\xe9.csv"), "caf\\xe9.csv"), ("a\nb\x1b.zip", "a\\nb\\x1b.zip"), ("Ñandú.zip", "Ñandú.zip")],
+)
+def test_printable_name(name, expected):
+    assert printable_name(name) == expected

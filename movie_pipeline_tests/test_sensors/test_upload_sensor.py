@@ -1,4 +1,5 @@
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -17,17 +18,29 @@ def expected_key(stem: str, path: Path) -> str:
     return f"{stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
 
 
+class LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 class Ticks:
-    """Evaluates the sensor tick after tick the way the daemon does: cursor carried, partitions applied."""
+    """Evaluates the sensor tick after tick the way the daemon does: cursor carried, partitions applied,
+    and what it logged kept in `log.lines`."""
 
     def __init__(self, storage):
         self.instance = dg.DagsterInstance.ephemeral()
         self.storage = storage
         self.cursor = None
+        self.log = LogLines()
 
     def tick(self) -> dg.SensorResult:
-        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={"storage": self.storage})
-        result = upload_sensor(context)
+        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={"storage": self.storage}) as context:
+            context.log.addHandler(self.log)
+            result = upload_sensor(context)
         self.cursor = result.cursor
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -132,3 +145,53 @@ def test_settled_uploads_forgets_paths_that_disappeared():
     assert settled == []
     assert next_cursor.registered == {"a.csv": (1, 1, 1)}
     assert UploadCursor.parse(next_cursor.dumps()) == next_cursor
+
+
+def skip_logs(ticks: Ticks, name: str) -> list[str]:
+    return [line for line in ticks.log.lines if line.startswith(f"uploads/{name}:")]
+
+
+def melvin_folder(uploads: Path) -> Path:
+    return Path(shutil.copytree(LETTERBOXD / "melvincarvalho", uploads / "melvin"))
+
+
+def test_a_folder_holding_a_name_that_is_not_utf8_is_registered(ticks, data_dir):
+    uploads = data_dir / "uploads"
+    folder = melvin_folder(uploads)
+    (folder / os.fsdecode(b"lists/caf\xe9.csv")).parent.mkdir()
+    (folder / os.fsdecode(b"lists/caf\xe9.csv")).write_bytes(b"Date,Name\n")
+    ticks.tick()
+    (requested,) = ticks.requested(ticks.tick())
+    assert requested.startswith("melvin-")
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_named_diary_csv_is_skipped_without_blocking(ticks, data_dir):
+    uploads = data_dir / "uploads"
+    os.mkfifo(uploads / "diary.csv")
+    melvin_folder(uploads)
+    ticks.tick()
+    (requested,) = ticks.requested(ticks.tick())
+    assert requested.startswith("melvin-")
+    (message,) = skip_logs(ticks, "diary.csv")
+    assert "named pipe" in message and "remove it" in message
+
+
+def test_a_top_level_name_that_is_not_utf8_is_skipped_and_named_escaped(ticks, data_dir):
+    uploads = data_dir / "uploads"
+    shutil.copyfile(EXTRATONE_DIARY, uploads / os.fsdecode(b"caf\xe9\n.csv"))
+    melvin_folder(uploads)
+    ticks.tick()
+    (requested,) = ticks.requested(ticks.tick())
+    assert requested.startswith("melvin-")
+    (message,) = skip_logs(ticks, r"caf\xe9\n.csv")
+    assert "not valid UTF-8" in message and "rename it" in message
+
+
+def test_a_skipped_entry_is_logged_once_per_process(ticks, data_dir):
+    uploads = data_dir / "uploads"
+    (uploads / "export.zip").symlink_to(data_dir / "nowhere.zip")
+    for _ in range(4):
+        ticks.tick()
+    (message,) = skip_logs(ticks, "export.zip")
+    assert "symbolic link" in message and str(data_dir / "nowhere.zip") in message
