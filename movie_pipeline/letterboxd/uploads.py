@@ -138,18 +138,23 @@ def find_upload(uploads_dir: Path, key: str) -> Path:
 
 
 def visible_files(folder: Path) -> list[str]:
-    """Relative POSIX paths of the regular files under `folder`, sorted, hidden files and folders left
-    out. Links (to files or folders) and special files are not listed and never followed."""
-    files = [relative for relative, status in _walk(folder) if stat.S_ISREG(status.st_mode)]
-    return [os.fsdecode(relative) for relative in sorted(files)]
+    """Relative POSIX paths of the files under `folder`, sorted, hidden files and folders left out.
+
+    Links (never followed, so a linked folder is one entry) and special files are listed too, so
+    that a reader can refuse them by name."""
+    return [os.fsdecode(relative) for relative in sorted(relative for relative, _ in _walk(folder))]
 
 
-def _upload_status(path: Path) -> os.stat_result:
-    """lstat of a top-level entry, once sure it is a regular file or a folder with a UTF-8 name."""
+def require_utf8_name(path: Path) -> None:
+    """Raise UndecodableName unless the entry's own name is valid UTF-8."""
     try:
         os.fsencode(path.name).decode("utf-8")
     except UnicodeDecodeError:
         raise UndecodableName(printable_name(path.name), "its name is not valid UTF-8") from None
+
+
+def _upload_status(path: Path) -> os.stat_result:
+    """lstat of a top-level entry, once sure it is a regular file or a folder."""
     status = os.lstat(path)
     if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
         raise NotAFileOrFolder(printable_name(path.name), f"it is {_kind(path, status)}, not a file or folder")

@@ -10,7 +10,14 @@ import dagster as dg
 
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.jobs import upload_job
-from movie_pipeline.letterboxd.uploads import UnusableEntry, is_candidate, printable_name, upload_entries, upload_key
+from movie_pipeline.letterboxd.uploads import (
+    UnusableEntry,
+    is_candidate,
+    printable_name,
+    require_utf8_name,
+    upload_entries,
+    upload_key,
+)
 from movie_pipeline.resources import PipelineStorage
 
 Signature = tuple[int, int, int]  # bytes, newest mtime_ns, files
@@ -74,6 +81,8 @@ def observe_uploads(uploads_dir: Path) -> tuple[dict[str, Signature], dict[str, 
             if not is_candidate(path):
                 continue
             try:
+                # The reader copes with such a name, but the user should see it is not text.
+                require_utf8_name(path)
                 observed[entry.name] = path_signature(path)
             except (UnusableEntry, OSError) as error:
                 skipped[entry.name] = skip_message(entry.name, error)

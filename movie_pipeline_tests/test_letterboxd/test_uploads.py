@@ -16,6 +16,7 @@ from movie_pipeline.letterboxd.uploads import (
     find_upload,
     is_candidate,
     printable_name,
+    require_utf8_name,
     safe_name,
     upload_entries,
     upload_key,
@@ -172,7 +173,8 @@ def test_a_top_level_name_that_is_not_utf8_is_refused(tmp_path):
     path.write_bytes(b"Date,Name,Year\n")
 
     with pytest.raises(UndecodableName, match=r"^caf\\xe9.csv: its name is not valid UTF-8; rename it"):
-        upload_entries(path)
+        require_utf8_name(path)
+    require_utf8_name(tmp_path / "Ñandú.csv")
 
 
 @pytest.mark.parametrize(
@@ -190,7 +192,7 @@ def test_a_special_file_inside_a_folder_refuses_the_folder_naming_it(tmp_path, m
 
     with pytest.raises(NotAFileOrFolder, match="^melvin/deleted/diary.csv.bak: it is a "):
         content_sha256(folder)
-    assert "deleted/diary.csv.bak" not in visible_files(folder)
+    assert "deleted/diary.csv.bak" in visible_files(folder), "listed, so that the reader can refuse it by name"
 
 
 def test_a_link_inside_a_folder_is_hashed_by_its_target_text_not_followed(tmp_path):
@@ -206,7 +208,7 @@ def test_a_link_inside_a_folder_is_hashed_by_its_target_text_not_followed(tmp_pa
     (folder / "watched.csv").symlink_to(tmp_path / "elsewhere.csv")
 
     assert linked == after_target_edit != content_sha256(folder)
-    assert "watched.csv" not in visible_files(folder)
+    assert "watched.csv" in visible_files(folder)
     (link,) = [entry for entry in upload_entries(folder) if entry.relative == b"watched.csv"]
     assert link.size == len(os.fsencode(tmp_path / "elsewhere.csv"))
 
