@@ -180,6 +180,40 @@ movie_stats = Table(
     Column("films_total", Integer),
 )
 
+# --- run liveness -------------------------------------------------------------------------
+
+# Each executing run beats here every few seconds, so a run whose process was killed can be told from a slow one
+# on any Dagster instance (sensors/runs.py).
+run_heartbeats = Table(
+    "run_heartbeats",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("upload", String(120)),  # the run's partition key, when it has one
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# --- deployment-wide TMDB budget ------------------------------------------------------------
+
+# TMDB limits a key's request rate and an IP's connections, whatever runs them (uploads together, sweeps, UI runs,
+# backfills, the refresh; any process, any Dagster instance). The film database is what every run reaches, so the
+# budget lives here (tmdb/budget.py). Times are wall-clock seconds (time.time()).
+tmdb_start_schedule = Table(
+    "tmdb_start_schedule",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one schedule for the deployment
+    Column("next_start", Float, nullable=False),  # the earliest moment the next request may start
+)
+
+tmdb_connection_leases = Table(
+    "tmdb_connection_leases",
+    metadata,
+    Column("holder", String(120), primary_key=True),  # one live TMDB client: host, process, client
+    Column("connections", Integer, nullable=False),  # at least as many as it has open
+    Column("wanted", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),  # renewed while the client lives; a dead client's lapses
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the schema in place. SQLite gets WAL and a busy timeout, since the
     sensors read while a run writes."""

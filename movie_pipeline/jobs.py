@@ -22,5 +22,5 @@ tmdb_refresh_job = dg.define_asset_job(
     description="Re-fetch cached TMDB details older than the configured age, then recompute the stats.",
 )
 
-# Every job that writes an upload's enrichment; two of these on one partition must never overlap.
+# Every job that writes an upload's enrichment: how a run stored without its execution plan is judged.
 ENRICHING_JOBS = (upload_job.name, enrichment_sweep_job.name, tmdb_refresh_job.name)
