@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+
 from movie_pipeline.settings import REPO_ROOT, load_settings
 from movie_pipeline.tmdb.config import TmdbConfig
 
@@ -40,19 +42,42 @@ def tmdb_or_standin() -> Iterator[None]:
         yield
 
 
+# Dagster's own recovery, which the repo-local instance turns on: run monitoring notices a run stuck starting or
+# cancelling within seconds; run retries re-launch a run whose process died, not one whose asset failed (a bad
+# upload fails the same way again); a finished or dead run's pool slots are freed. The sweep's own guard
+# (sensors/runs.py) holds without any of this.
+RECOVERY_SETTINGS = {
+    "run_monitoring": {
+        "enabled": True,
+        "poll_interval_seconds": 5,
+        "start_timeout_seconds": 120,
+        "cancel_timeout_seconds": 120,
+        "free_slots_after_run_end_seconds": 10,
+    },
+    "run_retries": {"enabled": True, "max_retries": 2, "retry_on_asset_or_op_failure": False},
+}
+NEW_INSTANCE_SETTINGS = {"telemetry": {"enabled": False}}  # quiet: no missing-file warning, no telemetry
+
+
 def default_dagster_home() -> Path:
-    """The operator's DAGSTER_HOME when set; else a repo-local one, so demo runs show up in `make dev`."""
+    """The operator's DAGSTER_HOME, untouched, when set; else a repo-local one, so demo runs show up in `make dev`."""
     if os.environ.get("DAGSTER_HOME"):
         home = Path(os.environ["DAGSTER_HOME"])
         home.mkdir(parents=True, exist_ok=True)
         return home
     home = REPO_ROOT / ".dagster_home"
     home.mkdir(exist_ok=True)
-    instance_config = home / "dagster.yaml"
-    if not instance_config.exists():  # the default local instance, quiet: no missing-file warning, no telemetry
-        instance_config.write_text("telemetry:\n  enabled: false\n")
+    bring_instance_config_up_to_date(home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def bring_instance_config_up_to_date(path: Path) -> None:
+    """Write RECOVERY_SETTINGS into the instance's dagster.yaml, keeping every other setting it has."""
+    config = (yaml.safe_load(path.read_text()) or {}) if path.exists() else dict(NEW_INSTANCE_SETTINGS)
+    updated = {**config, **{key: {**(config.get(key) or {}), **values} for key, values in RECOVERY_SETTINGS.items()}}
+    if updated != config or not path.exists():
+        path.write_text(yaml.safe_dump(updated, sort_keys=False))
 
 
 def run_demo() -> int:
