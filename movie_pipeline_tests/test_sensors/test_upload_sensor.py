@@ -1,14 +1,13 @@
 import hashlib
-import logging
 import os
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from movie_pipeline.sensors.upload_sensor import UploadCursor, settled_uploads, upload_sensor
+from movie_pipeline.sensors.upload_sensor import UploadCursor, settled_uploads
 from movie_pipeline_tests.conftest import LETTERBOXD
+from movie_pipeline_tests.test_sensors.upload_ticks import Ticks
 
 EXTRATONE_DIARY = LETTERBOXD / "extratone" / "diary.csv"
 ZIP = LETTERBOXD / "choicehoney-zip" / "letterboxd-choicehoney-2026-01-02.zip"
@@ -16,38 +15,6 @@ ZIP = LETTERBOXD / "choicehoney-zip" / "letterboxd-choicehoney-2026-01-02.zip"
 
 def expected_key(stem: str, path: Path) -> str:
     return f"{stem}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-
-
-class LogLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-class Ticks:
-    """Evaluates the sensor tick after tick the way the daemon does: cursor carried, partitions applied,
-    and what it logged kept in `log.lines`."""
-
-    def __init__(self, storage):
-        self.instance = dg.DagsterInstance.ephemeral()
-        self.storage = storage
-        self.cursor = None
-        self.log = LogLines()
-
-    def tick(self) -> dg.SensorResult:
-        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={"storage": self.storage}) as context:
-            context.log.addHandler(self.log)
-            result = upload_sensor(context)
-        self.cursor = result.cursor
-        for request in result.dynamic_partitions_requests or []:
-            self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        return result
-
-    def requested(self, result) -> list[str]:
-        return [request.partition_key for request in result.run_requests or []]
 
 
 @pytest.fixture
