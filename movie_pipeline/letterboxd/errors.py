@@ -56,3 +56,44 @@ class UploadNotFound(UploadError):
         "it was moved, renamed or edited after it was registered: put the original file back in the uploads "
         "folder, or drop it again (changed content makes a new upload)"
     )
+
+
+class LinkOutsideExport(UploadError):
+    advice = (
+        "nothing was read from it: put the file itself in the export folder (not a link to it), "
+        "or drop the export zip as downloaded from Letterboxd"
+    )
+
+
+class NotAFile(UploadError):
+    advice = "drop the export zip or csv file itself: pipes, sockets and devices are never read"
+
+
+class UnreadableFile(UploadError):
+    advice = "check that the file exists and can be read, or drop the export zip as downloaded from Letterboxd"
+
+
+class UploadTooLarge(UploadError):
+    advice = "a Letterboxd export is far smaller than this: drop the export exactly as downloaded from Letterboxd"
+
+
+class ZipOverLimit(UploadTooLarge):
+    advice = (
+        "nothing was unpacked: a Letterboxd export zip is far within these limits, "
+        "so drop the zip exactly as downloaded from Letterboxd"
+    )
+
+
+class ZipInsideZip(UploadError):
+    advice = "unzip it once and drop the zip inside it (the one Letterboxd sent) on its own"
+
+
+class SeveralExports(UploadError):
+    advice = "drop each export on its own, as its own zip or folder, so each becomes its own upload"
+
+
+class EncryptedZip(UploadError):
+    advice = (
+        "Letterboxd's zips have no password: drop the zip as downloaded from Letterboxd, "
+        "or unzip this one yourself and drop the folder"
+    )

@@ -101,7 +101,13 @@ def _with_reason(rows: pl.DataFrame, checks: list[pl.Expr]) -> pl.DataFrame:
 
 
 def _empty_name() -> pl.Expr:
-    return pl.when(pl.col("name").is_null()).then(pl.lit("Name is empty"))
+    name = pl.col("name")
+    return (
+        pl.when(name.is_null())
+        .then(pl.lit("Name is empty"))
+        .when(name.str.strip_chars() == "")
+        .then(pl.lit("Name is blank (only white space)"))
+    )
 
 
 def _bad_year() -> pl.Expr:

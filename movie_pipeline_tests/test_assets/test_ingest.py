@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -147,6 +148,21 @@ def test_a_zip_entry_escaping_its_folder_fails_the_run(storage, data_dir, instan
     result = materialize_ingest(storage, upload_key(bad), instance)
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert "../../etc/cron.d/evil.csv" in failure.step_failure_data.user_failure_data.description
+
+
+def test_an_upload_name_that_is_not_utf8_is_stored_with_escapes(storage, data_dir, instance):
+    upload = data_dir / "uploads" / os.fsdecode(b"diary-caf\xe9.csv")
+    shutil.copyfile(LETTERBOXD / "extratone" / "diary.csv", upload)
+    key = upload_key(upload)
+    diary_rows, _ = independent_counts(LETTERBOXD / "extratone")
+
+    result = materialize_ingest(storage, key, instance)
+
+    assert result.success
+    assert metadata_of(result, "raw_diary")["dagster/row_count"] == diary_rows
+    with storage.engine().connect() as conn:
+        stored = conn.scalar(select(db.uploads.c.source_name).where(db.uploads.c.upload == key))
+    assert stored == "diary-caf\\xe9.csv"
 
 
 @pytest.mark.postgres

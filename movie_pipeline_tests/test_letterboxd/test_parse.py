@@ -191,3 +191,14 @@ def test_same_title_different_years_are_different_films():
     films = _parse({"diary.csv": _diary(GOOD, "2024-02-02,Arrival,1991,https://boxd.it/a9,,,,2024-02-01")}).films
 
     assert films.select("name", "year").rows() == [("Arrival", 1991), ("Arrival", 2016)]
+
+
+@pytest.mark.parametrize("name", [" ", "   ", "\t", " \t "])
+def test_a_blank_title_is_quarantined(name):
+    record = f"2024-01-02,{name},2016,https://boxd.it/b,,,,2024-01-01"
+    files = {"diary.csv": _diary(GOOD, record), "watched.csv": f"Date,Name,Year,Letterboxd URI\n2024-01-01,{name},2016,https://boxd.it/w\n"}
+    result = _parse(files)
+
+    assert result.entries["line"].to_list() == [2]
+    assert result.films["name"].to_list() == ["Arrival"]
+    assert _reasons(files) == {("diary.csv", 3): "Name is blank (only white space)", ("watched.csv", 2): "Name is blank (only white space)"}

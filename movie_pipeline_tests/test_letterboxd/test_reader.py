@@ -168,11 +168,11 @@ def test_nul_bytes_name_file_and_line(tmp_path):
     assert "CSV UTF-8" in message
 
 
-def test_utf16_file_is_binary(tmp_path):
+def test_text_that_is_not_utf16_after_a_utf16_byte_order_mark_is_binary(tmp_path):
     path = tmp_path / "diary.csv"
-    path.write_bytes(DIARY.encode("utf-16"))
+    path.write_bytes(DIARY.encode("utf-16") + b"\x00\xd8")  # a lone high surrogate
 
-    assert "line 1" in _raises(BinaryContent, path)
+    assert "UTF-16" in _raises(BinaryContent, path)
 
 
 def test_not_a_zip_at_all(tmp_path):
