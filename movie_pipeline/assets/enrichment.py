@@ -25,7 +25,8 @@ class EnrichmentConfig(dg.Config):
     group_name="enrichment",
     deps=["parsed_movies"],
     kinds={"aiohttp", "sqlite"},
-    # TMDB's limits are per IP: an instance that limits this pool to 1 (deploy/dagster.yaml) runs one client at a time.
+    # TMDB's limits hold on any instance through the budget in the film database (tmdb/budget.py); an instance may
+    # still limit this pool (deploy/dagster.yaml).
     pool="tmdb",
     check_specs=[dg.AssetCheckSpec("low_confidence_matches", asset="enriched_movies")],
 )
@@ -47,18 +48,17 @@ async def enriched_movies(
         films = db.upload_frame(conn, db.films, upload).select("film_key", "name", "year", "letterboxd_uri")
 
     def client_factory() -> RateLimitedTmdbClient:
-        return RateLimitedTmdbClient(tmdb_config)
+        return tmdb.client(engine)
 
     context.log.info(
-        f"enriching {films.height} films via {tmdb_config.base_url} "
-        f"({tmdb_config.max_concurrency} in flight, at most {tmdb_config.max_rate} starts per second)"
+        f"enriching {films.height} films via {tmdb_config.base_url} ({tmdb_config.max_concurrency} in flight; "
+        f"the deployment shares {tmdb_config.max_rate} starts per second and {tmdb_config.max_connections} connections)"
     )
     try:
         if config.refresh_older_than_days is not None:
-            refreshed = await refresh_stale_movies(
-                engine, client_factory, config.refresh_older_than_days, log=context.log.info
+            await refresh_stale_movies(
+                engine, client_factory, config.refresh_older_than_days, upload=upload, log=context.log.info
             )
-            context.log.info(f"refreshed {refreshed} cached TMDB films older than {config.refresh_older_than_days} days")
         summary = await enrich_films(
             films, upload=upload, engine=engine, client_factory=client_factory, overrides=overrides, log=context.log.info
         )

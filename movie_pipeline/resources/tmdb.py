@@ -5,12 +5,15 @@ from collections.abc import Mapping
 from typing import Optional
 
 import dagster as dg
+from sqlalchemy.engine import Engine
 
+from movie_pipeline.tmdb.budget import FilmDatabaseBudgetStore
+from movie_pipeline.tmdb.client import RateLimitedTmdbClient
 from movie_pipeline.tmdb.config import DEFAULT_BASE_URL, TmdbConfig
 
 
 class TmdbResource(dg.ConfigurableResource):
-    """TMDB API root, credentials and request limits for one enrichment run."""
+    """TMDB API root, credentials and request limits; hands out clients on the deployment's one budget."""
 
     base_url: str = DEFAULT_BASE_URL
     api_key: Optional[str] = None
@@ -41,3 +44,7 @@ class TmdbResource(dg.ConfigurableResource):
             max_concurrency=self.max_concurrency,
             max_rate=self.max_rate,
         )
+
+    def client(self, engine: Engine) -> RateLimitedTmdbClient:
+        """A client whose starts and connections come from the budget in the film database, shared by every run."""
+        return RateLimitedTmdbClient(self.config(), budget=FilmDatabaseBudgetStore(engine))

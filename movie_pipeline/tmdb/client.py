@@ -1,35 +1,30 @@
 """The TMDB client: one aiohttp session, a sliding window of requests in flight, evenly spaced starts, retries.
 
-Every request takes a slot of the semaphore, then its turn from the start spacer, and is sent at once; the slot
-frees the moment the response is read, so the next waiting request starts without waiting for a batch. Retries
-wait outside the slot, so a backing-off request never holds back the others.
+Every request takes a slot of the client's connection lease, then its turn from the deployment's start schedule
+(tmdb/budget.py), and is sent at once; the slot frees the moment the response is read, so the next waiting request
+starts without waiting for a batch. Retries wait outside the slot, so a backing-off request never holds back the
+others.
 """
 
 import asyncio
 import email.utils
 import json
 import math
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from movie_pipeline.tmdb.budget import BudgetStore, ConnectionLease, InProcessBudgetStore, Sleep, StartSchedule
 from movie_pipeline.tmdb.config import TmdbConfig
 
-# Our start and the server's receipt differ by a few milliseconds of scheduling and transport; spacing starts
-# (1 s + this) / max_rate apart keeps any max_rate + 1 of them more than a second apart on the server's clock too.
-START_GUARD_S = 0.02
 # A longer Retry-After would stall the whole run; past this we wait this long and let a retry ask again.
 MAX_RETRY_AFTER_S = 60.0
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class TmdbError(Exception):
@@ -61,59 +56,50 @@ class ClientCounters:
     outcomes: Counter[str] = field(default_factory=Counter)  # "200", "429", "timeout", "connection", "invalid json"
 
 
-class StartSpacer:
-    """At most `max_rate` request starts in any sliding second, with no bursts, and a pause on Retry-After.
-
-    aiolimiter's leaky bucket with room for ONE start, refilled every (1 s + START_GUARD_S) / max_rate, spaces
-    consecutive starts at least that far apart, so any max_rate + 1 starts span more than a second.
-    (`AsyncLimiter(max_rate, 1)` would let max_rate through at once: nearly twice that in one sliding second.)"""
-
-    def __init__(self, max_rate: float, sleep: Sleep = asyncio.sleep, clock: Callable[[], float] = time.monotonic):
-        self._limiter = AsyncLimiter(1, (1.0 + START_GUARD_S) / max_rate)
-        self._sleep = sleep
-        self._clock = clock
-        self._paused_until = -math.inf
-
-    def pause(self, seconds: float) -> None:
-        """Hold every start back for `seconds` (the server asked us to slow down)."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
-
-    async def wait_turn(self) -> None:
-        delay = self._paused_until - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
-        await self._limiter.acquire()
-
-
 class RateLimitedTmdbClient:
-    """`async with RateLimitedTmdbClient(config) as client:` then `search_movies` and `movie_details`."""
+    """`async with RateLimitedTmdbClient(config, budget=...) as client:` then `search_movies` and `movie_details`.
 
-    def __init__(self, config: TmdbConfig, *, sleep: Sleep = asyncio.sleep):
+    `budget` is the deployment's (FilmDatabaseBudgetStore, for every run); without it the client keeps the budget
+    in memory, which is right only when it is the one TMDB client of the deployment."""
+
+    def __init__(self, config: TmdbConfig, *, budget: BudgetStore | None = None, sleep: Sleep = asyncio.sleep):
         self._config = config
         self._sleep = sleep
-        self._semaphore = asyncio.Semaphore(config.max_concurrency)
-        self._spacer = StartSpacer(config.max_rate, sleep=sleep)
-        self._session: aiohttp.ClientSession | None = None
+        budget = budget or InProcessBudgetStore()
+        self._schedule = StartSchedule(budget, config.max_rate, sleep=sleep)
+        self._lease = ConnectionLease(
+            budget,
+            wanted=config.max_concurrency,
+            limit=config.max_connections,
+            open_connection=self._new_session,
+            close_connection=aiohttp.ClientSession.close,
+        )
+        self._headers = {"Accept": "application/json", "User-Agent": "movie_pipeline"}
+        if config.read_access_token:
+            self._headers["Authorization"] = f"Bearer {config.read_access_token}"
+        self._open = False
         self._jitter = wait_random_exponential(multiplier=config.backoff_base_s, max=config.backoff_max_s)
         self.counters = ClientCounters()
 
     async def __aenter__(self) -> "RateLimitedTmdbClient":
         self._config.require_credentials()
-        headers = {"Accept": "application/json", "User-Agent": "movie_pipeline"}
-        if self._config.read_access_token:
-            headers["Authorization"] = f"Bearer {self._config.read_access_token}"
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._config.max_concurrency),
-            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
-            headers=headers,
-            middlewares=(self._count_send,),
-        )
+        await self._lease.__aenter__()
+        self._open = True
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self._open = False
+        self._schedule.close()
+        await self._lease.__aexit__(*exc_info)
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        # One kept-alive connection per session: the lease counts, opens and closes connections one by one.
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1),
+            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
+            headers=self._headers,
+            middlewares=(self._count_send,),
+        )
 
     @property
     def max_concurrency(self) -> int:
@@ -151,15 +137,15 @@ class RateLimitedTmdbClient:
         raise TmdbUnavailable(f"TMDB GET {path} failed {self._config.max_attempts} times; last: {last}")
 
     async def _attempt(self, path: str, params: dict[str, str], missing_ok: bool) -> dict[str, Any] | None:
-        if self._session is None:
+        if not self._open:
             raise RuntimeError("use RateLimitedTmdbClient as `async with RateLimitedTmdbClient(config) as client`")
         if not self._config.read_access_token:
             params = {**params, "api_key": self._config.api_key or ""}
         transport_failure = None
-        async with self._semaphore:
-            await self._spacer.wait_turn()  # outside the request timeout: a Retry-After pause may be long
+        async with self._lease.connection() as session:
+            await self._schedule.wait_turn()  # outside the request timeout: a Retry-After pause may be long
             try:
-                async with self._session.get(self._url(path), params=params) as response:
+                async with session.get(self._url(path), params=params) as response:
                     body = await response.read()
                     status, retry_after_header = response.status, response.headers.get("Retry-After")
             except TimeoutError:
@@ -170,7 +156,12 @@ class RateLimitedTmdbClient:
             self.counters.outcomes[transport_failure[0]] += 1
             raise _RetryableFailure(transport_failure[1])
         self.counters.outcomes[str(status)] += 1
-        return self._interpret(path, status, retry_after_header, body, missing_ok)
+        try:
+            return self._interpret(path, status, retry_after_header, body, missing_ok)
+        except _RetryableFailure as failure:
+            if failure.retry_after is not None:
+                await self._schedule.hold(failure.retry_after)
+            raise
 
     async def _count_send(
         self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
@@ -193,8 +184,6 @@ class RateLimitedTmdbClient:
             return None
         if status in RETRYABLE_STATUSES:
             retry_after = parse_retry_after(retry_after_header) if status == 429 else None
-            if retry_after is not None:
-                self._spacer.pause(retry_after)
             raise _RetryableFailure(f"HTTP {status}", retry_after)
         if status >= 400:
             raise TmdbRequestError(

@@ -22,7 +22,8 @@ class TmdbConfig:
     api_key: str | None = None
     read_access_token: str | None = None
     max_concurrency: int = 10
-    max_rate: int = 40  # request starts in any sliding second
+    max_rate: int = 40  # request starts in any sliding second, for the whole deployment
+    max_connections: int = 20  # TMDB's connections per IP, for the whole deployment
     request_timeout_s: float = 10.0
     max_attempts: int = 5
     backoff_base_s: float = 0.5  # full-jitter window of the first retry; doubles per attempt
@@ -31,7 +32,7 @@ class TmdbConfig:
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise TmdbConfigError(f"TMDB_BASE_URL must start with http:// or https://, got {self.base_url!r}")
-        for name in ("max_concurrency", "max_rate", "request_timeout_s", "max_attempts"):
+        for name in ("max_concurrency", "max_rate", "max_connections", "request_timeout_s", "max_attempts"):
             if getattr(self, name) <= 0:
                 raise TmdbConfigError(f"TMDB {name} must be positive, got {getattr(self, name)!r}")
 

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from movie_pipeline import database as db
@@ -87,6 +87,15 @@ class Outcome:
     tmdb_id: int | None
     confidence: float
     reason: str
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A stale film taken for refreshing: its fetched_at moved from `was` to `claimed_at`."""
+
+    tmdb_id: int
+    was: datetime
+    claimed_at: datetime
 
 
 @dataclass
@@ -153,42 +162,66 @@ async def enrich_films(
     return summary
 
 
+def uploads_with_stale_films(
+    engine: Engine, older_than_days: int, *, now: Callable[[], datetime] = utc_now
+) -> list[str]:
+    """The uploads holding a TMDB film fetched more than `older_than_days` ago."""
+    matches, movies = db.film_matches.c, db.tmdb_movies.c
+    cutoff = now() - timedelta(days=older_than_days)
+    query = (
+        select(matches.upload)
+        .join(db.tmdb_movies, movies.tmdb_id == matches.tmdb_id)
+        .where(movies.fetched_at < cutoff)
+        .distinct()
+        .order_by(matches.upload)
+    )
+    with engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
 async def refresh_stale_movies(
     engine: Engine,
     client_factory: ClientFactory,
     older_than_days: int,
     *,
+    upload: str,
     log: Callable[[str], object] = print,
     now: Callable[[], datetime] = utc_now,
 ) -> int:
-    """Fetch again the stored TMDB films fetched more than `older_than_days` ago; the number refreshed.
+    """Fetch again the TMDB films of `upload` fetched more than `older_than_days` ago; the number refreshed.
 
-    A film TMDB no longer has, or that fails transiently, keeps its stored row until a later refresh.
+    Each film is claimed in the database before its request, so the refreshes of other uploads holding it, in the
+    same tick, leave it alone: one request per stale film per tick. A film TMDB no longer has, or that fails
+    transiently, gets its claim undone and keeps its stored row until a later refresh.
     """
-    movies = db.tmdb_movies
     cutoff = now() - timedelta(days=older_than_days)
-    with engine.connect() as conn:
-        query = select(movies.c.tmdb_id).where(movies.c.fetched_at < cutoff).order_by(movies.c.tmdb_id)
-        stale = list(conn.scalars(query))
-    if not stale:
-        return 0
-    log(f"refreshing {len(stale)} TMDB films fetched before {cutoff:%Y-%m-%d}")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="film-database") as writer:
         store = _Store(engine, writer, now)
+        stale = await store.run(store.stale_movies, upload, cutoff)
+        if not stale:
+            return 0
+        log(f"refreshing {len(stale)} TMDB films of {upload} fetched before {cutoff:%Y-%m-%d}")
         async with client_factory() as client:
 
             async def refresh(tmdb_id: int) -> bool:
+                claim = await store.run(store.claim_stale_movie, tmdb_id, cutoff)
+                if claim is None:
+                    return False  # another upload's refresh has it
+                details = None
                 try:
                     details = await client.movie_details(tmdb_id)
                 except (TmdbUnavailable, TmdbRequestError):
-                    return False
+                    pass
+                finally:
+                    if details is None:
+                        await store.run(store.undo_claim, claim)
                 if details is None:
                     return False
                 await store.run(store.save, movie=movie_row(details, now()))
                 return True
 
             refreshed = sum(await run_all(refresh(tmdb_id) for tmdb_id in stale))
-    log(f"refreshed {refreshed} of {len(stale)} stale TMDB films")
+    log(f"refreshed {refreshed} of {len(stale)} stale TMDB films of {upload}")
     return refreshed
 
 
@@ -428,6 +461,43 @@ class _Store:
             if outcome is not None:
                 db.upsert(conn, db.film_matches, [self._match_row(upload, film, outcome)])
 
+    def stale_movies(self, upload: str, cutoff: datetime) -> list[int]:
+        matches, movies = db.film_matches.c, db.tmdb_movies.c
+        query = (
+            select(movies.tmdb_id)
+            .join(db.film_matches, matches.tmdb_id == movies.tmdb_id)
+            .where(matches.upload == upload, movies.fetched_at < cutoff)
+            .distinct()
+            .order_by(movies.tmdb_id)
+        )
+        with self._engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def claim_stale_movie(self, tmdb_id: int, cutoff: datetime) -> _Claim | None:
+        """Compare-and-set on fetched_at: of two refreshes that read the same stale value, one wins the UPDATE."""
+        movies = db.tmdb_movies
+        with self._engine.connect() as conn:
+            was = conn.scalar(select(movies.c.fetched_at).where(movies.c.tmdb_id == tmdb_id))
+        if was is None or _as_utc(was) >= cutoff:
+            return None
+        claim = _Claim(tmdb_id, was, self.now())
+        with self._engine.begin() as conn:
+            taken = conn.execute(
+                update(movies)
+                .where(movies.c.tmdb_id == tmdb_id, movies.c.fetched_at == was)
+                .values(fetched_at=claim.claimed_at)
+            )
+        return claim if taken.rowcount == 1 else None
+
+    def undo_claim(self, claim: _Claim) -> None:
+        movies = db.tmdb_movies
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(movies)
+                .where(movies.c.tmdb_id == claim.tmdb_id, movies.c.fetched_at == claim.claimed_at)
+                .values(fetched_at=claim.was)
+            )
+
     def has_movie(self, tmdb_id: int) -> bool:
         with self._engine.connect() as conn:
             return bool(self._known_movies(conn, {tmdb_id}))
@@ -475,6 +545,11 @@ class _Store:
             "reason": outcome.reason,
             "updated_at": self.now(),
         }
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands DateTime columns back naive; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:

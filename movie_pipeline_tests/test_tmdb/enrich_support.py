@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from movie_pipeline import database as db
+from movie_pipeline.tmdb.budget import FilmDatabaseBudgetStore
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient
 from movie_pipeline.tmdb.config import TmdbConfig
 
@@ -123,3 +124,9 @@ class MockedResponse(aiohttp.ClientResponse):
     def __init__(self, method, url, **kwargs):
         kwargs.setdefault("stream_writer", FakeStreamWriter())
         super().__init__(method, url, **kwargs)
+
+
+def shared_budget_client_factory(config: TmdbConfig, engine: Engine):
+    """Clients as the runs make them: on the film database's deployment-wide budget."""
+    budget = FilmDatabaseBudgetStore(engine)
+    return lambda: RateLimitedTmdbClient(config, budget=budget)

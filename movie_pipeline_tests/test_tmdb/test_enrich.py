@@ -5,6 +5,7 @@ import json
 import re
 import traceback
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -283,14 +284,58 @@ async def test_refresh_fetches_again_only_films_older_than_asked(tmp_path):
     async with running_standin(StandinOptions()) as standin:
         await run(engine, standin, films, now=lambda: T0)
         config = standin_config(standin.base_url)
-        refreshed = await refresh_stale_movies(engine, client_factory(config), 7, now=lambda: later, log=lambda _: None)
+        refreshed = await refresh_stale_movies(
+            engine, client_factory(config), 7, upload="upload-1", now=lambda: later, log=lambda _: None
+        )
         kinds_after_refresh = standin.stats.requests_by_kind()
-        untouched = await refresh_stale_movies(engine, no_client, 30, now=lambda: later, log=lambda _: None)
+        untouched = await refresh_stale_movies(
+            engine, no_client, 30, upload="upload-1", now=lambda: later, log=lambda _: None
+        )
     assert (refreshed, untouched) == (3, 0)
     assert kinds_after_refresh == {"search": 3, "details": 6}
     with engine.connect() as conn:
         fetched = list(conn.scalars(select(db.tmdb_movies.c.fetched_at)))
     assert [moment.replace(tzinfo=None) for moment in fetched] == [later.replace(tzinfo=None)] * 3
+
+
+async def test_two_uploads_sharing_stale_films_refresh_each_film_once(tmp_path):
+    engine = sqlite_engine(tmp_path)
+    first, shared, second = WELL_KNOWN[:2], WELL_KNOWN[2:5], WELL_KNOWN[5:6]
+    later = T0 + timedelta(days=31)
+    async with running_standin(StandinOptions(latency_s=(0.01, 0.03))) as standin:
+        await run(engine, standin, films_frame([(n, y) for n, y, _ in first + shared]), upload="alice")
+        await run(engine, standin, films_frame([(n, y) for n, y, _ in shared + second]), upload="bob")
+        assert enrich.uploads_with_stale_films(engine, 30, now=lambda: later) == ["alice", "bob"]
+        before = len(standin.stats.requests)
+        config = standin_config(standin.base_url)
+        refreshed = await asyncio.gather(
+            *(
+                refresh_stale_movies(engine, client_factory(config), 30, upload=upload, now=lambda: later, log=print)
+                for upload in ("alice", "bob")
+            )
+        )
+        refresh_requests = Counter(record.kind for record in standin.stats.requests[before:])
+    # Six distinct films, three of them held by both uploads: fetched twice, they would cost nine.
+    assert refresh_requests == {"details": 6}
+    assert sum(refreshed) == 6
+    assert enrich.uploads_with_stale_films(engine, 30, now=lambda: later) == []
+
+
+async def test_a_refresh_that_fails_gives_the_film_back_for_a_later_one(tmp_path):
+    engine = sqlite_engine(tmp_path)
+    later = T0 + timedelta(days=31)
+    async with running_standin(StandinOptions()) as standin:
+        await run(engine, standin, films_frame([("Fight Club", 1999)]), upload="alice")
+    async with running_standin(StandinOptions(fault_rates={"503": 1.0})) as failing:
+        config = standin_config(failing.base_url, max_attempts=2)
+        refreshed = await refresh_stale_movies(
+            engine, client_factory(config), 30, upload="alice", now=lambda: later, log=lambda _: None
+        )
+    assert refreshed == 0
+    assert enrich.uploads_with_stale_films(engine, 30, now=lambda: later) == ["alice"]
+    with engine.connect() as conn:
+        fetched_at = conn.scalar(select(db.tmdb_movies.c.fetched_at))
+    assert fetched_at.replace(tzinfo=None) == T0.replace(tzinfo=None)
 
 
 @pytest.fixture
