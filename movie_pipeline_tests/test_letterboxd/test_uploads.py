@@ -251,3 +251,14 @@ def test_folder_hash_of_a_normal_export_is_unchanged(tmp_path):
 )
 def test_printable_name(name, expected):
     assert printable_name(name) == expected
+
+
+@pytest.mark.timeout(10)
+def test_find_upload_passes_over_entries_that_are_not_uploads(tmp_path):
+    # Both names reduce to "diary", and the FIFO sorts first: it must be passed over, not opened.
+    os.mkfifo(tmp_path / "Diary.csv")
+    (tmp_path / "diary.zip").symlink_to("/dev/zero")
+    real = tmp_path / "diary.csv"
+    shutil.copy(upload_path("extratone") / "diary.csv", real)
+
+    assert find_upload(tmp_path, "diary-" + hashlib.sha256(real.read_bytes()).hexdigest()[:12]) == real
