@@ -227,7 +227,7 @@ def _open_regular_file(path: Path, label: str) -> BinaryIO:
         if not stat.S_ISREG(mode):
             raise NotAFile(label, f"it is {_file_kind(mode)}, not a regular file")
         # Should a pipe be swapped in after the check, opening it still cannot block.
-        stream = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+        stream = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")  # noqa: SIM115 (the caller closes it)
     except OSError as error:
         raise UnreadableFile(label, f"it cannot be opened ({error.strerror})") from error
     mode = os.fstat(stream.fileno()).st_mode
@@ -518,6 +518,7 @@ def _runaway_quote(record: str, first_line: int, delimiter: str) -> str | None:
     position = 0
     while True:
         match = field.match(record, position)
+        assert match is not None  # the empty field always matches
         body = match["body"]
         if body is not None and (match["close"] == "" or (match["tail"] and _LINE_BREAK.search(body))):
             quote_line = first_line + _line_at(record, match.start()) - 1

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from movie_pipeline.letterboxd import errors
-from movie_pipeline.letterboxd import reader
+from movie_pipeline.letterboxd import errors, reader
 from movie_pipeline.letterboxd.parse import parse_export
-from movie_pipeline.letterboxd.reader import LetterboxdExport, open_upload, read_raw_rows
+from movie_pipeline.letterboxd.reader import (
+    LetterboxdExport,
+    open_upload,
+    read_raw_rows,
+)
 from movie_pipeline_tests.test_letterboxd.real_exports import root_files, upload_path
 
 HEADER = ["Date", "Name", "Year", "Letterboxd URI", "Rating", "Rewatch", "Tags", "Watched Date"]
@@ -130,11 +133,11 @@ def test_a_quote_closed_by_a_later_line_swallows_up_to_it_and_says_so():
 
     assert parsed.entries.select("line", "name").rows() == [(2, "Arrival"), (5, "Her")]
     assert say_anything.startswith('2024-01-04,"Say ""Anything""",')
-    assert parsed.quarantine.select("line", "reason").row(0) == (
-        3,
+    expected_reason = (
         "a quote opened on line 3 is not closed where its field ends, so the record runs over 1 more line(s), "
-        "to line 4; no record was read from them",
+        "to line 4; no record was read from them"
     )
+    assert parsed.quarantine.select("line", "reason").row(0) == (3, expected_reason)
 
 
 def test_an_unclosed_quote_on_the_last_line_is_quarantined():
