@@ -219,9 +219,10 @@ def huge_field_rows() -> list[list[str]]:
     return [*ROWS[:2], [*ROWS[2][:6], tags, ROWS[2][7]], ROWS[3]]
 
 
-def unclosed_quote_text() -> str:
-    swallowing = '2024-01-09,"Never closed,2001,https://boxd.it/u,,,,2024-01-08\n'
-    return diary_text(ROWS[:2], "\n") + swallowing + diary_text(ROWS[2:], "\n").split("\n", 1)[1]
+def unclosed_quote_text(after: list[list[str]]) -> str:
+    """Two good rows, on line 4 a quote that its field does not close, then `after`."""
+    runaway = '2024-01-09,"Never closed,2001,https://boxd.it/u,,,,2024-01-08\n'
+    return diary_text(ROWS[:2], "\n") + runaway + diary_text(after, "\n").split("\n", 1)[1]
 
 
 def mixed_endings_text() -> str:
@@ -371,8 +372,13 @@ READER_CASES = [
     ),
     Hostile(
         "unclosed quote",
-        lambda u, o, c: write(u / "unclosed.csv", unclosed_quote_text()),
-        Reads("unclosed", diary_rows=3, entries=2, films=2, reason="line 4"),
+        lambda u, o, c: write(u / "unclosed.csv", unclosed_quote_text([ROWS[3], ROWS[3]])),
+        Reads("unclosed", diary_rows=3, entries=2, films=2, reason="a quote opened on line 4 is not closed"),
+    ),
+    Hostile(
+        "quote closed by a later line",
+        lambda u, o, c: write(u / "runaway.csv", unclosed_quote_text(ROWS[2:])),  # Say "Anything" closes it
+        Reads("runaway", diary_rows=4, entries=3, films=3, reason="runs over 1 more line(s), to line 5"),
     ),
     Hostile(
         "UTF-16 and tabs",
