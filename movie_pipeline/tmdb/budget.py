@@ -34,11 +34,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from movie_pipeline import database as db
 
-# Our start and the server's receipt differ by a few milliseconds of scheduling and transport; spacing starts
-# (1 s + this) / max_rate apart keeps any max_rate + 1 of them more than a second apart on the server's clock too.
-START_GUARD_S = 0.02
+# Our start and the server's receipt differ by scheduling, connection setup and transport (tens of milliseconds on
+# a loaded host); spacing starts (1 s + this) / max_rate apart keeps any max_rate + 1 of them more than a second
+# apart on the server's clock too.
+START_GUARD_S = 0.04
 # A request sent later than this after its start could land closer than the spacing to the next one.
-LATE_START_S = START_GUARD_S / 2
+LATE_START_S = 0.015
 LEASE_RENEW_S = 0.5
 LEASE_TTL_S = 10.0  # a client that stops renewing (killed, frozen) frees its connections after this
 
@@ -188,7 +189,6 @@ class StartSchedule:
         self._sleep = sleep
         self._waiting: deque[asyncio.Future[float]] = deque()
         self._reserving: asyncio.Task[None] | None = None
-        self.late_starts = 0
 
     async def wait_turn(self) -> None:
         while True:
@@ -198,7 +198,6 @@ class StartSchedule:
                 await self._sleep(delay)
             if time.time() - start <= LATE_START_S:
                 return
-            self.late_starts += 1
 
     async def hold(self, seconds: float) -> None:
         """Hold back every client's starts for `seconds` (TMDB asked us to slow down)."""

@@ -1,8 +1,18 @@
 """One TMDB budget for the whole deployment: clients in separate processes share the rate and the connections."""
 
+import time
+
 import pytest
+from sqlalchemy import update
 
 from movie_pipeline import database as db
+from movie_pipeline.tmdb.budget import (
+    START_GUARD_S,
+    FilmDatabaseBudgetStore,
+    Lease,
+    fair_shares,
+    grant,
+)
 from movie_pipeline_tests.test_tmdb.budget_support import (
     TMDB_CONNECTIONS_PER_IP,
     disjoint_corpus_films,
@@ -11,6 +21,48 @@ from movie_pipeline_tests.test_tmdb.budget_support import (
 
 CLIENTS = 3
 FILMS_PER_CLIENT = 40
+
+
+def test_connections_are_shared_max_min_fairly():
+    assert fair_shares(20, {"a": 10}) == {"a": 10}
+    assert fair_shares(20, {"a": 10, "b": 10}) == {"a": 10, "b": 10}
+    assert fair_shares(20, {"c": 10, "a": 10, "b": 10}) == {"a": 7, "b": 7, "c": 6}
+    assert fair_shares(20, {"a": 3, "b": 10, "c": 10}) == {"a": 3, "b": 9, "c": 8}
+    assert sum(fair_shares(20, {f"h{i}": 10 for i in range(25)}).values()) == 20
+
+
+def test_a_newcomer_gets_only_what_others_have_given_back():
+    holding_all = {"a": Lease(connections=10, wanted=10), "b": Lease(connections=10, wanted=10)}
+    assert grant("c", 10, 20, holding_all) == 0
+    after_shrinking = {"a": Lease(connections=7, wanted=10), "b": Lease(connections=7, wanted=10)}
+    assert grant("c", 10, 20, after_shrinking) == 6
+
+
+def test_starts_reserved_by_two_processes_on_one_database_keep_the_spacing(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'films.db'}")
+    spacing = (1 + START_GUARD_S) / 40
+    first_store, second_store = FilmDatabaseBudgetStore(engine), FilmDatabaseBudgetStore(engine)
+    starts = []
+    for store, count in ((first_store, 3), (second_store, 2), (first_store, 1)):
+        first = store.reserve_starts(count, spacing)
+        starts += [first + index * spacing for index in range(count)]
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    assert all(gap >= spacing - 1e-9 for gap in gaps)
+    second_store.hold_starts_until(time.time() + 5)
+    assert first_store.reserve_starts(1, spacing) >= starts[-1] + 4
+
+
+def test_a_dead_clients_lease_lapses_and_its_connections_go_to_the_living(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'films.db'}")
+    store = FilmDatabaseBudgetStore(engine)
+    assert store.lease_connections("dead", 0, 10, 20) == 10
+    assert store.lease_connections("alive", 0, 15, 20) == 10
+    leases = db.tmdb_connection_leases
+    with engine.begin() as conn:  # as if "dead" had stopped renewing LEASE_TTL_S ago
+        conn.execute(update(leases).where(leases.c.holder == "dead").values(expires_at=time.time() - 1))
+    assert store.lease_connections("alive", 10, 15, 20) == 15
+    store.end_lease("alive")
+    assert store.lease_connections("next", 0, 20, 20) == 20
 
 
 def assert_one_budget(database_url: str) -> None:
