@@ -1,7 +1,9 @@
 """A real `dagster dev` (webserver + daemon + code server) in its own process group, and GraphQL helpers.
 
-Shared by the end-to-end tests: start it with a temp DAGSTER_HOME and a free port, stop the whole tree."""
+Shared by the end-to-end tests: start it with a temp DAGSTER_HOME and a free port, stop the whole tree. The kill
+tests also SIGKILL one run worker, or the whole group, and start a new `dagster dev` on the same DAGSTER_HOME."""
 
+import contextlib
 import json
 import os
 import signal
@@ -57,8 +59,57 @@ class DagsterDev:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            self.kill()
         self.log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once, as a power loss or the OOM killer would, and reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        wait_for(lambda: not group_members(self.process.pid), 30, "every process of the group to be gone")
+
+    def run_worker_pid(self, run_id: str) -> int | None:
+        """The live run worker: the code server's child process whose pid the run's own engine event names."""
+        query = f"""{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{
+            ... on EngineEvent {{ message metadataEntries {{ label ... on TextMetadataEntry {{ text }} }} }} }} }} }} }}"""
+        for event in self.graphql(query)["logsForRun"]["events"]:
+            if event and event["message"].startswith("Started process for run"):
+                pid = int(next(e["text"] for e in event["metadataEntries"] if e["label"] == "pid"))
+                return pid if pid in group_members(self.process.pid) else None
+        return None
+
+    def step_events(self, run_id: str) -> list[tuple[str, str]]:
+        """(event type, step key) of the run's step events, in order."""
+        query = f"""{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{
+            __typename ... on MessageEvent {{ stepKey }} }} }} }} }}"""
+        events = self.graphql(query)["logsForRun"]["events"]
+        return [(e["__typename"], e["stepKey"]) for e in events if e.get("stepKey")]
+
+    def materialized_at(self, asset: str, partition: str) -> float | None:
+        """When the newest materialization of the asset's partition was recorded, in epoch seconds."""
+        query = f"""{{ assetOrError(assetKey: {{path: ["{asset}"]}}) {{ ... on Asset {{
+            assetMaterializations(partitions: ["{partition}"], limit: 1) {{ timestamp }} }} }} }}"""
+        found = (self.graphql(query)["assetOrError"] or {}).get("assetMaterializations") or []
+        return int(found[0]["timestamp"]) / 1000 if found else None
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                # stat: "pid (comm) state ppid pgrp ...": split after the command name, which may hold spaces.
+                state, _ppid, pgrp = (entry / "stat").read_text().rpartition(")")[2].split()[:3]
+                if int(pgrp) == pgid and state != "Z":  # a zombie is dead already, waiting to be reaped
+                    members.append(int(entry.name))
+    return members
+
+
+def command_line(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b""
 
 
 RUNS = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
@@ -67,8 +118,8 @@ SWEEP_TICKS = """{ sensorOrError(sensorSelector: {repositoryName: "__repository_
   ... on Sensor { sensorState { ticks(limit: 20) { timestamp status skipReason } } } } }"""
 
 
-def partition_of(run: dict) -> str:
-    return {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"]
+def partition_of(run: dict) -> str | None:
+    return {t["key"]: t["value"] for t in run["tags"]}.get("dagster/partition")
 
 
 def failure_messages(dev: DagsterDev, run_id: str) -> str:
@@ -78,11 +129,11 @@ def failure_messages(dev: DagsterDev, run_id: str) -> str:
     return "\n".join(f"{e.get('message')} {(e.get('failureMetadata') or {}).get('description')}" for e in events if e)
 
 
-def wait_for(predicate, timeout_s: float, what: str):
+def wait_for(predicate, timeout_s: float, what: str, every_s: float = 2):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(2)
+        time.sleep(every_s)
     raise AssertionError(f"timed out waiting for {what}")
