@@ -5,6 +5,7 @@ columns (tags, genres, cast…) are stored as JSON text so both back ends treat 
 """
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeEngine
+
+from movie_pipeline.migrations import upgrade_to_head
 
 metadata = MetaData()
 
@@ -122,6 +125,7 @@ film_matches = Table(
     Column("confidence", Float, nullable=False),
     Column("reason", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("media_type", String(8)),  # movie | tv; null while not found
     Index("ix_film_matches_status", "status"),
 )
 
@@ -215,7 +219,7 @@ tmdb_connection_leases = Table(
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the schema in place. SQLite gets WAL and a busy timeout, since the
+    """An engine on a database migrated to this schema (migrations/). SQLite gets WAL and a busy timeout, since the
     sensors read while a run writes."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -223,8 +227,21 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
-    metadata.create_all(engine)
+    _migrate_once(engine)
     return engine
+
+
+# URLs whose database this process has brought to head: later engines on them skip even the version check.
+_migrated_urls: set[str] = set()
+_migrating = threading.Lock()
+
+
+def _migrate_once(engine: Engine) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    with _migrating:
+        if url not in _migrated_urls:
+            upgrade_to_head(engine)
+            _migrated_urls.add(url)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,201 @@
+"""Schema migrations on SQLite and PostgreSQL: a database made before migrations keeps every row through the upgrade,
+an empty one is built to the live schema, and processes racing on first use end with one schema."""
+
+import multiprocessing
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from filelock import FileLock
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, MetaData, Table, create_engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateSchema, DropSchema
+
+from movie_pipeline import database as db
+from movie_pipeline.migrations import BASELINE, alembic_config, migration_lock_path, upgrade_to_head
+
+SCHEMA_FIXTURES = Path(__file__).parent / "fixtures" / "schema"
+HEAD = "0002_film_matches_media_type"
+RACERS = 4
+
+# Rows of film_matches by status: the found and overridden ones have a TMDB id, and only they become movies.
+MATCHES = {"found": 603, "override": 680, "pending": None, "not_found": None}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request, tmp_path) -> Iterator[Callable[[], str]]:
+    """Makes URLs of empty databases: SQLite files, or schemas of the test PostgreSQL (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield lambda: f"sqlite:///{tmp_path / uuid.uuid4().hex[:8]}.db"
+        return
+    server = create_engine(request.getfixturevalue("postgres_url"))
+    schemas: list[str] = []
+
+    def new_schema() -> str:
+        schemas.append(f"migrations_{uuid.uuid4().hex[:8]}")
+        with server.begin() as conn:
+            conn.execute(CreateSchema(schemas[-1]))
+        url = server.url.update_query_dict({"options": f"-csearch_path={schemas[-1]}"})
+        return url.render_as_string(hide_password=False)
+
+    yield new_schema
+    with server.begin() as conn:
+        for schema in schemas:
+            conn.execute(DropSchema(schema, cascade=True))
+    server.dispose()
+
+
+def build_from_baseline_ddl(url: str) -> MetaData:
+    """A film database as `metadata.create_all` made it before migrations; returns its reflected tables."""
+    engine = create_engine(url)
+    ddl = (SCHEMA_FIXTURES / f"baseline_{engine.dialect.name}.sql").read_text()
+    with engine.begin() as conn:
+        for statement in filter(str.strip, ddl.split(";\n")):
+            conn.exec_driver_sql(statement)
+    reflected = MetaData()
+    reflected.reflect(engine)
+    engine.dispose()
+    return reflected
+
+
+def sample_value(column, index: int):
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return index % 2 == 0
+    if isinstance(kind, Integer):
+        return index + 1
+    if isinstance(kind, Float):
+        return index + 0.5
+    if isinstance(kind, DateTime):
+        return datetime(2024, 1, index + 1, 12, 30, tzinfo=timezone.utc)
+    if isinstance(kind, Date):
+        return date(2024, 1, index + 1)
+    return f"{column.name[:5]} {index}"
+
+
+def sample_rows(table: Table) -> list[dict]:
+    rows = [{column.name: sample_value(column, index) for column in table.columns} for index in range(len(MATCHES))]
+    if table.name == "film_matches":
+        for row, (status, tmdb_id) in zip(rows, MATCHES.items(), strict=True):
+            row.update(status=status, tmdb_id=tmdb_id)
+    return rows
+
+
+def all_rows(url: str, tables: MetaData) -> dict[str, list[tuple]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = {
+            name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            for name, table in tables.tables.items()
+        }
+    engine.dispose()
+    return rows
+
+
+def schema_differences(url: str, target: MetaData) -> list:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), target)
+    engine.dispose()
+    return differences
+
+
+def revisions(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        heads = list(MigrationContext.configure(conn).get_current_heads())
+    engine.dispose()
+    return heads
+
+
+def test_a_database_made_before_migrations_is_stamped_then_upgraded_and_keeps_every_row(new_database):
+    url = new_database()
+    baseline = build_from_baseline_ddl(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in baseline.sorted_tables:
+            conn.execute(table.insert(), sample_rows(table))
+    engine.dispose()
+    before = all_rows(url, baseline)
+
+    db.make_engine(url).dispose()
+
+    assert all_rows(url, baseline) == before
+    assert all(len(rows) == len(MATCHES) for rows in before.values())
+    assert revisions(url) == [HEAD]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        media_types = dict(conn.execute(select(db.film_matches.c.status, db.film_matches.c.media_type)).all())
+    engine.dispose()
+    assert media_types == {"found": "movie", "override": "movie", "pending": None, "not_found": None}
+
+
+def test_the_baseline_revision_builds_the_frozen_ddl(new_database):
+    from_ddl, from_revision = new_database(), new_database()
+    frozen = build_from_baseline_ddl(from_ddl)
+    engine = create_engine(from_revision)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), BASELINE)
+    engine.dispose()
+    assert schema_differences(from_revision, frozen) == []
+
+
+def test_an_empty_database_is_migrated_to_the_live_schema(new_database):
+    url = new_database()
+    db.make_engine(url).dispose()
+    assert revisions(url) == [HEAD]
+    assert schema_differences(url, db.metadata) == []
+
+
+def migrate_after(barrier: threading.Barrier, url: str) -> None:
+    barrier.wait()
+    db.make_engine(url).dispose()
+
+
+def test_processes_and_threads_racing_on_first_use_end_with_one_schema(new_database):
+    url = new_database()
+    spawn = multiprocessing.get_context("spawn")
+    process_barrier = spawn.Barrier(RACERS)
+    processes = [spawn.Process(target=migrate_after, args=(process_barrier, url)) for _ in range(RACERS)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [process.exitcode for process in processes] == [0] * RACERS
+
+    threads_url = new_database()
+    thread_barrier = threading.Barrier(RACERS)
+    failures: list[BaseException] = []
+
+    def migrate_in_thread() -> None:
+        try:
+            migrate_after(thread_barrier, threads_url)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=migrate_in_thread) for _ in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+
+    for migrated in (url, threads_url):
+        assert revisions(migrated) == [HEAD]
+        assert schema_differences(migrated, db.metadata) == []
+
+
+def test_a_database_at_head_is_checked_without_waiting_for_the_lock(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'films.db'}")
+    with FileLock(migration_lock_path(engine)):  # as if another process were migrating
+        checker = threading.Thread(target=upgrade_to_head, args=(engine,), daemon=True)
+        checker.start()
+        checker.join(timeout=10)
+        assert not checker.is_alive()
+    engine.dispose()
