@@ -544,6 +544,7 @@ class _Store:
             "confidence": outcome.confidence,
             "reason": outcome.reason,
             "updated_at": self.now(),
+            "media_type": None if outcome.tmdb_id is None else "movie",  # the client searches movies only
         }
 
 
