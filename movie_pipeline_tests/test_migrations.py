@@ -5,7 +5,8 @@ import multiprocessing
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,26 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from filelock import FileLock
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, MetaData, Table, create_engine, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    select,
+)
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from movie_pipeline import database as db
-from movie_pipeline.migrations import BASELINE, alembic_config, migration_lock_path, upgrade_to_head
+from movie_pipeline.migrations import (
+    BASELINE,
+    alembic_config,
+    migration_lock_path,
+    upgrade_to_head,
+)
 
 SCHEMA_FIXTURES = Path(__file__).parent / "fixtures" / "schema"
 HEAD = "0002_film_matches_media_type"
@@ -73,7 +88,7 @@ def sample_value(column, index: int):
     if isinstance(kind, Float):
         return index + 0.5
     if isinstance(kind, DateTime):
-        return datetime(2024, 1, index + 1, 12, 30, tzinfo=timezone.utc)
+        return datetime(2024, 1, index + 1, 12, 30, tzinfo=UTC)
     if isinstance(kind, Date):
         return date(2024, 1, index + 1)
     return f"{column.name[:5]} {index}"
@@ -146,6 +161,19 @@ def test_the_baseline_revision_builds_the_frozen_ddl(new_database):
     assert schema_differences(from_revision, frozen) == []
 
 
+def test_downgrades_step_back_to_the_frozen_ddl_and_then_to_nothing(new_database):
+    frozen, url = build_from_baseline_ddl(new_database()), new_database()
+    db.make_engine(url).dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), BASELINE)
+    assert schema_differences(url, frozen) == []
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "base")
+    assert schema_differences(url, MetaData()) == []
+    engine.dispose()
+
+
 def test_an_empty_database_is_migrated_to_the_live_schema(new_database):
     url = new_database()
     db.make_engine(url).dispose()
@@ -171,20 +199,10 @@ def test_processes_and_threads_racing_on_first_use_end_with_one_schema(new_datab
 
     threads_url = new_database()
     thread_barrier = threading.Barrier(RACERS)
-    failures: list[BaseException] = []
-
-    def migrate_in_thread() -> None:
-        try:
-            migrate_after(thread_barrier, threads_url)
-        except BaseException as error:
-            failures.append(error)
-
-    threads = [threading.Thread(target=migrate_in_thread) for _ in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert failures == []
+    with ThreadPoolExecutor(RACERS) as pool:
+        racers = [pool.submit(migrate_after, thread_barrier, threads_url) for _ in range(RACERS)]
+        for racer in racers:
+            racer.result(timeout=120)  # raises what the racer raised
 
     for migrated in (url, threads_url):
         assert revisions(migrated) == [HEAD]

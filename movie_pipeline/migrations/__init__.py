@@ -35,8 +35,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 @cache
-def _head_revisions() -> tuple[str, ...]:
-    return ScriptDirectory.from_config(alembic_config()).get_heads()
+def _head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def upgrade_to_head(engine: Engine) -> None:
@@ -56,7 +56,7 @@ def upgrade_to_head(engine: Engine) -> None:
 
 
 def _is_at_head(conn: Connection) -> bool:
-    return set(MigrationContext.configure(conn).get_current_heads()) == set(_head_revisions())
+    return set(MigrationContext.configure(conn).get_current_heads()) == _head_revisions()
 
 
 @contextmanager
@@ -78,5 +78,5 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
 
 def migration_lock_path(engine: Engine) -> Path:
     """The lock file beside a SQLite database file."""
-    database = Path(engine.url.database)
+    database = Path(str(engine.url.database))
     return database.with_name(database.name + ".migration.lock")
