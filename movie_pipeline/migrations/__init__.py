@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 BASELINE = "0001_baseline"
 # Every film database has had this table since the first release; its presence tells a pre-migration database.
 _BASELINE_MARKER_TABLE = "uploads"
-# Any fixed 64-bit number: all processes that migrate a PostgreSQL film database agree on it.
+# Any fixed 64-bit number ("movie" in ASCII, then 01): every process migrating a PostgreSQL film database takes it.
 _ADVISORY_LOCK_KEY = 0x6D6F766965_01
 
 
@@ -48,15 +48,19 @@ def upgrade_to_head(engine: Engine) -> None:
     with _migration_lock(engine) as conn:
         if _is_at_head(conn):  # another process migrated while we waited
             return
-        if MigrationContext.configure(conn).get_current_revision() is None and inspect(conn).has_table(
-            _BASELINE_MARKER_TABLE
-        ):
+        if _made_before_migrations(conn):
             command.stamp(alembic_config(conn), BASELINE)
         command.upgrade(alembic_config(conn), "head")
 
 
 def _is_at_head(conn: Connection) -> bool:
     return set(MigrationContext.configure(conn).get_current_heads()) == _head_revisions()
+
+
+def _made_before_migrations(conn: Connection) -> bool:
+    return MigrationContext.configure(conn).get_current_revision() is None and inspect(conn).has_table(
+        _BASELINE_MARKER_TABLE
+    )
 
 
 @contextmanager
