@@ -1,4 +1,4 @@
-"""Baseline: the schema of main when migrations began (commit 2130ed0), frozen.
+"""Baseline: the schema of the last release before migrations (main at commit e489a0e), frozen.
 
 Written out in full rather than from database.metadata, which moves on with every later revision. A database made by
 `metadata.create_all` before migrations existed has exactly these tables and is stamped with this revision.
@@ -134,32 +134,10 @@ def upgrade() -> None:
         sa.Column("films_covered", sa.Integer),
         sa.Column("films_total", sa.Integer),
     )
-    op.create_table(
-        "run_heartbeats",
-        sa.Column("run_id", sa.String(64), primary_key=True),
-        sa.Column("upload", sa.String(120)),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    op.create_index("ix_run_heartbeats_heartbeat_at", "run_heartbeats", ["heartbeat_at"])
-    op.create_table(
-        "tmdb_start_schedule",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("next_start", sa.Float, nullable=False),
-    )
-    op.create_table(
-        "tmdb_connection_leases",
-        sa.Column("holder", sa.String(120), primary_key=True),
-        sa.Column("connections", sa.Integer, nullable=False),
-        sa.Column("wanted", sa.Integer, nullable=False),
-        sa.Column("expires_at", sa.Float, nullable=False),
-    )
 
 
 def downgrade() -> None:
     for table in (
-        "tmdb_connection_leases",
-        "tmdb_start_schedule",
-        "run_heartbeats",
         "movie_stats",
         "tmdb_search_cache",
         "tmdb_movies",

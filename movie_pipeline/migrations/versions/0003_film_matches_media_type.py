@@ -1,14 +1,14 @@
 """film_matches.media_type: movie or tv, null while not found. Every film found so far was a movie.
 
-Revision ID: 0002_film_matches_media_type
-Revises: 0001_baseline
+Revision ID: 0003_film_matches_media_type
+Revises: 0002_heartbeats_tmdb_budget
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_film_matches_media_type"
-down_revision = "0001_baseline"
+revision = "0003_film_matches_media_type"
+down_revision = "0002_heartbeats_tmdb_budget"
 branch_labels = None
 depends_on = None
 
