@@ -11,8 +11,8 @@ its start up and takes a new one, so the spacing holds at TMDB too. A Retry-Afte
 
 Connections: each live client holds a lease (connections, wanted, expiry) renewed every LEASE_RENEW_S; the leases
 sum to at most the limit, split max-min fairly, so runs started together also finish together. A client over its
-share closes connections as they fall idle, and its lease keeps covering what it has open until they are closed.
-A dead client's lease expires by itself.
+share retires connections as its requests end (client.py), and its lease keeps covering what it has open until
+they are closed. A dead client's lease expires by itself.
 """
 
 import asyncio
@@ -23,10 +23,8 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -44,7 +42,6 @@ LEASE_RENEW_S = 0.5
 LEASE_TTL_S = 10.0  # a client that stops renewing (killed, frozen) frees its connections after this
 
 Sleep = Callable[[float], Awaitable[None]]
-C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -236,38 +233,27 @@ def _settle(turn: asyncio.Future[float], *, result: float = 0.0, error: Exceptio
         turn.set_result(result)
 
 
-class ConnectionLease(Generic[C]):
-    """A client's share of the deployment's TMDB connections: a pool of at most `capacity` open connections.
+class ConnectionLease:
+    """A client's share of the deployment's TMDB connections, renewed while `async with` lasts.
 
-    Each connection is opened by `open_connection` (one kept-alive TCP connection, e.g. a one-connection session)
-    and closed by `close_connection`. When the share shrinks, idle connections close at once and busy ones as they
-    come back; the lease records at least what is open until then."""
+    `capacity` is how many connections the client may have open now: it shrinks when another client wants some and
+    grows when one ends. The client reports what it has open through `open_connections`, and the lease records at
+    least that many until the ones over its share are closed."""
 
-    def __init__(
-        self,
-        store: BudgetStore,
-        *,
-        wanted: int,
-        limit: int,
-        open_connection: Callable[[], C],
-        close_connection: Callable[[C], Awaitable[None]],
-    ):
+    def __init__(self, store: BudgetStore, *, wanted: int, limit: int, open_connections: Callable[[], int]):
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.capacity = 0
+        self.changed = asyncio.Condition()  # notified whenever capacity changes
         self._store = store
         self._wanted = min(wanted, limit)
         self._limit = limit
-        self._open_connection = open_connection
-        self._close_connection = close_connection
-        self._capacity = 0
-        self._open = 0  # busy + idle
-        self._idle: list[C] = []
-        self._changed = asyncio.Condition()
+        self._open_connections = open_connections
         self._renewing: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "ConnectionLease[C]":
+    async def __aenter__(self) -> "ConnectionLease":
         while not (granted := await self._renew()):
-            await asyncio.sleep(LEASE_RENEW_S)
-        self._capacity = granted
+            await asyncio.sleep(LEASE_RENEW_S)  # every connection is leased: wait for another client's share to shrink
+        self.capacity = granted
         self._renewing = asyncio.create_task(self._keep_renewing())
         return self
 
@@ -275,33 +261,11 @@ class ConnectionLease(Generic[C]):
         if self._renewing is not None:
             self._renewing.cancel()
             await asyncio.gather(self._renewing, return_exceptions=True)
-        self._capacity = 0
-        await self._close_excess_idle()
+        self.capacity = 0
         await asyncio.to_thread(self._store.end_lease, self.holder)
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[C]:
-        """One connection of the lease, for one request; the most recently used idle one first."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._idle) or self._open < self._capacity)
-            if self._idle:
-                connection = self._idle.pop()
-            else:
-                connection = self._open_connection()
-                self._open += 1
-        try:
-            yield connection
-        finally:
-            if self._open > self._capacity:
-                self._open -= 1
-                await self._close_connection(connection)
-            else:
-                async with self._changed:
-                    self._idle.append(connection)
-                    self._changed.notify()
-
     async def _renew(self) -> int:
-        held = self._open
+        held = self._open_connections()
         return await asyncio.to_thread(self._store.lease_connections, self.holder, held, self._wanted, self._limit)
 
     async def _keep_renewing(self) -> None:
@@ -311,12 +275,6 @@ class ConnectionLease(Generic[C]):
                 granted = await self._renew()
             except SQLAlchemyError:
                 continue  # a busy or briefly unreachable database: the lease lasts LEASE_TTL_S, so try again
-            async with self._changed:
-                self._capacity = granted
-                self._changed.notify_all()
-            await self._close_excess_idle()
-
-    async def _close_excess_idle(self) -> None:
-        while self._open > self._capacity and self._idle:
-            self._open -= 1
-            await self._close_connection(self._idle.pop(0))
+            async with self.changed:
+                self.capacity = granted
+                self.changed.notify_all()

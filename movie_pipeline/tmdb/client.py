@@ -1,7 +1,8 @@
 """The TMDB client: one aiohttp session, a sliding window of requests in flight, evenly spaced starts, retries.
 
-Every request takes a slot of the client's connection lease, then its turn from the deployment's start schedule
-(tmdb/budget.py), and is sent at once; the slot frees the moment the response is read, so the next waiting request
+Every request takes a slot of the semaphore (TMDB_MAX_CONCURRENCY in flight), a connection within the client's
+share of the deployment's connections (tmdb/budget.py), then its turn from the deployment's start schedule, and is
+sent at once; the slot frees the moment the response is read, so the next waiting request
 starts without waiting for a batch. Retries wait outside the slot, so a backing-off request never holds back the
 others.
 """
@@ -10,13 +11,17 @@ import asyncio
 import email.utils
 import json
 import math
+import socket
+import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from movie_pipeline.tmdb.budget import BudgetStore, ConnectionLease, InProcessBudgetStore, Sleep, StartSchedule
@@ -67,43 +72,70 @@ class RateLimitedTmdbClient:
         self._sleep = sleep
         budget = budget or InProcessBudgetStore()
         self._schedule = StartSchedule(budget, config.max_rate, sleep=sleep)
+        self._window = asyncio.Semaphore(config.max_concurrency)
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every TCP socket the session made
         self._lease = ConnectionLease(
-            budget,
-            wanted=config.max_concurrency,
-            limit=config.max_connections,
-            open_connection=self._new_session,
-            close_connection=aiohttp.ClientSession.close,
+            budget, wanted=config.max_concurrency, limit=config.max_connections, open_connections=self.open_connections
         )
-        self._headers = {"Accept": "application/json", "User-Agent": "movie_pipeline"}
-        if config.read_access_token:
-            self._headers["Authorization"] = f"Bearer {config.read_access_token}"
-        self._open = False
+        self._connected = 0  # requests holding one of the share's connections
+        self._retiring = 0  # of them, those whose connection closes when they end
+        self._session: aiohttp.ClientSession | None = None
         self._jitter = wait_random_exponential(multiplier=config.backoff_base_s, max=config.backoff_max_s)
         self.counters = ClientCounters()
 
     async def __aenter__(self) -> "RateLimitedTmdbClient":
         self._config.require_credentials()
         await self._lease.__aenter__()
-        self._open = True
+        headers = {"Accept": "application/json", "User-Agent": "movie_pipeline"}
+        if self._config.read_access_token:
+            headers["Authorization"] = f"Bearer {self._config.read_access_token}"
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._config.max_concurrency, socket_factory=self._open_socket),
+            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
+            headers=headers,
+            middlewares=(self._count_send,),
+        )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._open = False
         self._schedule.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         await self._lease.__aexit__(*exc_info)
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        # One kept-alive connection per session: the lease counts, opens and closes connections one by one.
-        return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=1),
-            timeout=aiohttp.ClientTimeout(total=self._config.request_timeout_s),
-            headers=self._headers,
-            middlewares=(self._count_send,),
-        )
 
     @property
     def max_concurrency(self) -> int:
         return self._config.max_concurrency
+
+    def open_connections(self) -> int:
+        """TCP connections to TMDB open now (a socket's fileno is -1 once aiohttp has closed it)."""
+        return sum(1 for sock in self._sockets if sock.fileno() != -1)
+
+    def _open_socket(self, addr_info: AddrInfoType) -> socket.socket:
+        family, kind, protocol, _, _ = addr_info
+        sock = socket.socket(family=family, type=kind, proto=protocol)
+        self._sockets.add(sock)
+        return sock
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[bool]:
+        """A place within the client's share of connections, for one request; True when the client has more open than
+        its share, so this request retires one: aiohttp reuses an idle connection before it opens another, and
+        `Connection: close` closes it after the response."""
+        share = self._lease
+        async with share.changed:
+            await share.changed.wait_for(lambda: self._connected < share.capacity)
+            self._connected += 1
+            retire = self.open_connections() - self._retiring > share.capacity
+            self._retiring += retire
+        try:
+            yield retire
+        finally:
+            async with share.changed:
+                self._connected -= 1
+                self._retiring -= retire
+                share.changed.notify_all()
 
     def __repr__(self) -> str:
         return f"RateLimitedTmdbClient({self._config!r}, requests={self.counters.requests})"
@@ -137,15 +169,16 @@ class RateLimitedTmdbClient:
         raise TmdbUnavailable(f"TMDB GET {path} failed {self._config.max_attempts} times; last: {last}")
 
     async def _attempt(self, path: str, params: dict[str, str], missing_ok: bool) -> dict[str, Any] | None:
-        if not self._open:
+        if self._session is None:
             raise RuntimeError("use RateLimitedTmdbClient as `async with RateLimitedTmdbClient(config) as client`")
         if not self._config.read_access_token:
             params = {**params, "api_key": self._config.api_key or ""}
         transport_failure = None
-        async with self._lease.connection() as session:
+        async with self._window, self._connection() as retire:
             await self._schedule.wait_turn()  # outside the request timeout: a Retry-After pause may be long
+            headers = {"Connection": "close"} if retire else None
             try:
-                async with session.get(self._url(path), params=params) as response:
+                async with self._session.get(self._url(path), params=params, headers=headers) as response:
                     body = await response.read()
                     status, retry_after_header = response.status, response.headers.get("Retry-After")
             except TimeoutError:

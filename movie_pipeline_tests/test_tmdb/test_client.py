@@ -67,15 +67,15 @@ async def test_bearer_token_goes_in_the_header_and_never_in_the_url():
 
 async def test_session_sends_the_bearer_header():
     async with RateLimitedTmdbClient(mocked_config()) as client:
-        assert client._headers["Authorization"] == f"Bearer {TOKEN}"
-        assert client._headers["Accept"] == "application/json"
+        assert client._session.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert client._session.headers["Accept"] == "application/json"
 
 
 async def test_api_key_goes_as_query_parameter_when_it_is_the_only_credential():
     with aioresponses() as mocked:
         mocked.get(DETAILS_550, payload={"id": 550, "title": "Fight Club"}, response_class=MockedResponse)
         async with RateLimitedTmdbClient(mocked_config(read_access_token=None, api_key=API_KEY)) as client:
-            assert "Authorization" not in client._headers
+            assert "Authorization" not in client._session.headers
             details = await client.movie_details(550)
     assert details == {"id": 550, "title": "Fight Club"}
     [(url, kwargs)] = sent_requests(mocked)
