@@ -46,7 +46,7 @@ def test_the_deploy_instance_stores_runs_in_postgres(dagster_postgres_url, tmp_p
     key = upload_key(upload)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
         assert_recovers_dead_runs(instance)
         instance.add_dynamic_partitions("uploads", [key])
