@@ -12,6 +12,7 @@ from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbAuthError
 from movie_pipeline.tmdb.enrich import enrich_films, refresh_stale_movies
 from movie_pipeline.tmdb.overrides import OverridesError, read_overrides
+from movie_pipeline.tmdb.statuses import MatchStatus
 
 LOW_CONFIDENCE = 0.8  # accepted matches score 0.65 and up; below this one is worth a look
 
@@ -85,12 +86,12 @@ def _low_confidence_check(engine, upload: str) -> dg.AssetCheckResult:
     matches = db.film_matches.c
     query = (
         select(matches.name, matches.year, matches.tmdb_id, matches.confidence, matches.reason)
-        .where(matches.upload == upload, matches.status == "found", matches.confidence < LOW_CONFIDENCE)
+        .where(matches.upload == upload, matches.status == MatchStatus.FOUND, matches.confidence < LOW_CONFIDENCE)
         .order_by(matches.confidence, matches.name)
     )
     with engine.connect() as conn:
         low = db.read_frame(conn, query)
-        total = conn.scalar(select(func.count()).where(matches.upload == upload, matches.status == "found"))
+        total = conn.scalar(select(func.count()).where(matches.upload == upload, matches.status == MatchStatus.FOUND))
     listing = "\n".join(
         f"- {row['name']} ({row['year']}) → tmdb {row['tmdb_id']}: {row['confidence']:.2f}, {row['reason']}"
         for row in low.head(50).iter_rows(named=True)

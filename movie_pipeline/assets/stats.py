@@ -10,6 +10,7 @@ from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats import compute_stats, summary_markdown, write_reports
 from movie_pipeline.stats.compute import DETAILS_SCHEMA, ENTRIES_SCHEMA
 from movie_pipeline.stats.people import newest_upload_per_person
+from movie_pipeline.tmdb.statuses import WITH_DETAILS
 
 ALL_UPLOADS = "all-uploads"  # the `upload` value of the all-uploads rows in movie_stats
 LIST_COLUMNS = ["genres", "directors", "top_cast", "production_countries", "spoken_languages"]
@@ -83,7 +84,7 @@ def all_uploads_stats(context: dg.AssetExecutionContext, storage: PipelineStorag
     # The same film in two people's uploads is one film; keep a row that has TMDB details.
     details = (
         stacked([d for _, d in inputs], DETAILS_SCHEMA)
-        .sort(~pl.col("status").is_in(["found", "override"]).fill_null(False))
+        .sort(~pl.col("status").is_in(WITH_DETAILS).fill_null(False))
         .unique("film_key", keep="first", maintain_order=True)
     )
     return store_stats(storage, ALL_UPLOADS, entries, details, title="Everyone: a year in film", uploads=len(chosen))

@@ -16,6 +16,7 @@ from movie_pipeline.database import film_matches
 from movie_pipeline.jobs import enrichment_sweep_job, upload_job
 from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.sensors.runs import enriching_runs_in_flight, fail_dead_runs, uploads_left_by_dead_runs, uploads_of
+from movie_pipeline.tmdb.statuses import MatchStatus
 
 MOVIE_STATS = dg.AssetKey("movie_stats")
 
@@ -25,7 +26,7 @@ def uploads_with_pending_films(storage: PipelineStorage) -> list[str]:
     matches = film_matches.c
     query = (
         select(matches.upload)
-        .where(matches.status == "pending")
+        .where(matches.status == MatchStatus.PENDING)
         .group_by(matches.upload)
         .order_by(func.min(matches.updated_at), matches.upload)
     )

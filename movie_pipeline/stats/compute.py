@@ -19,6 +19,8 @@ from typing import Any
 import polars as pl
 
 ALL_TIME = "all"
+# The coverage item of a film without a film_matches row: enrichment has not run for it.
+NOT_RUN = "not_run"
 
 STATS_SCHEMA: dict[str, pl.DataType] = {
     "period": pl.Utf8(),
@@ -308,7 +310,7 @@ def _share(part: str) -> pl.Expr:
 
 
 def _coverage(films: pl.DataFrame, totals: pl.DataFrame) -> list[Section]:
-    statuses = films.group_by("period", item=pl.col("status").fill_null("not_run")).agg(count=pl.len())
+    statuses = films.group_by("period", item=pl.col("status").fill_null(NOT_RUN)).agg(count=pl.len())
     return [("coverage", _with_totals(statuses, totals))]
 
 

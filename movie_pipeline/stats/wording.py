@@ -1,8 +1,7 @@
 """Plain-text phrasing shared by the markdown summary and the HTML report (no markup here)."""
 
-from movie_pipeline.stats.compute import ALL_TIME, ViewingStats
-
-ENRICHED_STATUSES = ("found", "override")
+from movie_pipeline.stats.compute import ALL_TIME, NOT_RUN, ViewingStats
+from movie_pipeline.tmdb.statuses import WITH_DETAILS, MatchStatus
 
 
 def period_title(period: str) -> str:
@@ -27,7 +26,7 @@ def headline_count(stats: ViewingStats, item: str, period: str) -> int:
 
 
 def enriched_films(stats: ViewingStats, period: str = ALL_TIME) -> int:
-    return sum(_statuses(stats, period).get(status, 0) for status in ENRICHED_STATUSES)
+    return sum(_statuses(stats, period).get(status, 0) for status in WITH_DETAILS)
 
 
 def coverage_sentence(stats: ViewingStats, period: str = ALL_TIME) -> str:
@@ -39,9 +38,9 @@ def coverage_sentence(stats: ViewingStats, period: str = ALL_TIME) -> str:
     missing = [
         f"{whole(statuses[status])} {wording}"
         for status, wording in (
-            ("pending", "still pending"),
-            ("not_found", "not found on TMDB"),
-            ("not_run", "not looked up yet"),
+            (MatchStatus.PENDING, "still pending"),
+            (MatchStatus.NOT_FOUND, "not found on TMDB"),
+            (NOT_RUN, "not looked up yet"),
         )
         if statuses.get(status)
     ]

@@ -37,6 +37,7 @@ from movie_pipeline.tmdb.matching import (
     rank_candidates,
 )
 from movie_pipeline.tmdb.overrides import Override, Overrides
+from movie_pipeline.tmdb.statuses import MatchStatus, MediaType
 
 NOT_FOUND_TTL = timedelta(days=30)
 PROGRESS_EVERY_S = 2.0
@@ -83,7 +84,7 @@ class Film:
 class Outcome:
     """A film's row in film_matches, minus the bookkeeping columns."""
 
-    status: str  # found | not_found | pending | override
+    status: MatchStatus
     tmdb_id: int | None
     confidence: float
     reason: str
@@ -132,7 +133,7 @@ async def enrich_films(
         plans = await store.run(store.plan, wanted, overrides)
         settled = [plan for plan in plans if plan.outcome is not None]
         await store.run(store.save_settled, upload, settled)
-        outcomes: Counter[str] = Counter(plan.outcome.status for plan in settled)
+        outcomes: Counter[MatchStatus] = Counter(plan.outcome.status for plan in settled)
         to_request = [plan for plan in plans if plan.outcome is None]
         log(f"{len(wanted)} films: {len(settled)} known from the database, {len(to_request)} to look up on TMDB")
         requests = retries = 0
@@ -145,10 +146,10 @@ async def enrich_films(
                     requests, retries = client.counters.requests, client.counters.retries
     summary = EnrichmentSummary(
         films=len(wanted),
-        found=outcomes["found"],
-        not_found=outcomes["not_found"],
-        pending=outcomes["pending"],
-        overrides=outcomes["override"],
+        found=outcomes[MatchStatus.FOUND],
+        not_found=outcomes[MatchStatus.NOT_FOUND],
+        pending=outcomes[MatchStatus.PENDING],
+        overrides=outcomes[MatchStatus.OVERRIDE],
         tmdb_requests=requests,
         cache_hits=len(settled),
         retries=retries,
@@ -252,7 +253,7 @@ class _OnlineRun:
         log: Callable[[str], object],
         started: float,
         total: int,
-        outcomes: Counter[str],
+        outcomes: Counter[MatchStatus],
     ):
         self._client = client
         self._store = store
@@ -274,7 +275,7 @@ class _OnlineRun:
             try:
                 outcome, movie = await self._look_up(plan)
             except (TmdbUnavailable, TmdbRequestError) as error:
-                outcome, movie = Outcome("pending", None, 0.0, f"left for a later run: {error}"), None
+                outcome, movie = Outcome(MatchStatus.PENDING, None, 0.0, f"left for a later run: {error}"), None
         await self._store.run(self._store.save, upload=self._upload, film=plan.film, outcome=outcome, movie=movie)
         self._outcomes[outcome.status] += 1
         self._report_progress()
@@ -283,7 +284,7 @@ class _OnlineRun:
         film = plan.film
         if plan.override is not None:
             tmdb_id = plan.override.tmdb_id
-            matched = Outcome("override", tmdb_id, 1.0, plan.override.reason)
+            matched = Outcome(MatchStatus.OVERRIDE, tmdb_id, 1.0, plan.override.reason)
         else:
             matched = plan.matched or await self._search(film)
             if matched.tmdb_id is None:
@@ -295,7 +296,7 @@ class _OnlineRun:
         if details is None:
             source = plan.override.reason if plan.override else "the search result"
             reason = f"TMDB has no film {tmdb_id} ({source}); it may have been removed"
-            return Outcome("not_found", None, 0.0, reason), None
+            return Outcome(MatchStatus.NOT_FOUND, None, 0.0, reason), None
         return matched, movie_row(details, self._store.now())
 
     async def _search(self, film: Film) -> Outcome:
@@ -333,16 +334,16 @@ class _OnlineRun:
 
 
 def _found(match: Match) -> Outcome:
-    return Outcome("found", match.tmdb_id, match.confidence, match.reason)
+    return Outcome(MatchStatus.FOUND, match.tmdb_id, match.confidence, match.reason)
 
 
 def _not_found(film: Film, candidates: Sequence[Mapping[str, Any]]) -> Outcome:
     ranked = rank_candidates(film.name, film.year, candidates)
     if not ranked:
-        return Outcome("not_found", None, 0.0, "TMDB search found no film by this title")
+        return Outcome(MatchStatus.NOT_FOUND, None, 0.0, "TMDB search found no film by this title")
     best = ranked[0]
     return Outcome(
-        "not_found",
+        MatchStatus.NOT_FOUND,
         None,
         0.0,
         f"no acceptable match among {len(ranked)} results; best {best.reason} scored {best.confidence:.2f} "
@@ -414,7 +415,7 @@ class _Store:
             gone = sorted(existing - wanted)
             for chunk in _chunks(gone):
                 conn.execute(delete(matches).where(matches.c.upload == upload, matches.c.film_key.in_(chunk)))
-            waiting = Outcome("pending", None, 0.0, "waiting for TMDB")
+            waiting = Outcome(MatchStatus.PENDING, None, 0.0, "waiting for TMDB")
             new_rows = [self._match_row(upload, film, waiting) for film in films if film.film_key not in existing]
             db.insert_rows(conn, matches, new_rows)
 
@@ -428,7 +429,7 @@ class _Store:
         for plan in plans:
             if plan.override is not None:
                 if plan.override.tmdb_id in known:
-                    plan.outcome = Outcome("override", plan.override.tmdb_id, 1.0, plan.override.reason)
+                    plan.outcome = Outcome(MatchStatus.OVERRIDE, plan.override.tmdb_id, 1.0, plan.override.reason)
                 continue
             cached = searches.get(plan.film.search_key)
             if cached is None:
@@ -509,7 +510,7 @@ class _Store:
         for chunk in _chunks(sorted(keys)):
             query = select(cache.query_key, cache.status, cache.tmdb_id, cache.confidence, cache.reason)
             for row in conn.execute(query.where(cache.query_key.in_(chunk), fresh)):
-                found[row.query_key] = Outcome(row.status, row.tmdb_id, row.confidence, row.reason)
+                found[row.query_key] = Outcome(MatchStatus(row.status), row.tmdb_id, row.confidence, row.reason)
         return found
 
     @staticmethod
@@ -529,7 +530,7 @@ class _Store:
             "confidence": outcome.confidence,
             "reason": outcome.reason,
             "fetched_at": fetched_at,
-            "expires_at": fetched_at + NOT_FOUND_TTL if outcome.status == "not_found" else None,
+            "expires_at": fetched_at + NOT_FOUND_TTL if outcome.status == MatchStatus.NOT_FOUND else None,
         }
 
     def _match_row(self, upload: str, film: Film, outcome: Outcome) -> dict[str, Any]:
@@ -544,7 +545,7 @@ class _Store:
             "confidence": outcome.confidence,
             "reason": outcome.reason,
             "updated_at": self.now(),
-            "media_type": None if outcome.tmdb_id is None else "movie",  # the client searches movies only
+            "media_type": None if outcome.tmdb_id is None else MediaType.MOVIE,  # the client searches movies only
         }
 
 
