@@ -10,8 +10,8 @@ from movie_pipeline import database as db
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.letterboxd.errors import UploadError
 from movie_pipeline.letterboxd.parse import parse_export
-from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows, shown_name
-from movie_pipeline.letterboxd.uploads import content_sha256, find_upload
+from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
+from movie_pipeline.letterboxd.uploads import content_sha256, find_upload, printable_name
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats.markdown import escape_markdown
 
@@ -52,7 +52,7 @@ def raw_diary(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": int(diary_rows),
-            "source": dg.MetadataValue.path(shown_name(str(path))),
+            "source": dg.MetadataValue.path(printable_name(str(path))),
             "person": export.person or "unknown",
             "rows_per_file": dg.MetadataValue.md(_markdown_table(per_file)),
             "warnings": len(read.warnings),

@@ -97,3 +97,18 @@ class EncryptedZip(UploadError):
         "Letterboxd's zips have no password: drop the zip as downloaded from Letterboxd, "
         "or unzip this one yourself and drop the folder"
     )
+
+
+class UnusableEntry(UploadError):
+    """An entry of the uploads folder that cannot be an upload at all, so the sensor skips it."""
+
+
+class NotAFileOrFolder(UnusableEntry):
+    advice = (
+        "remove it, or put the export zip, folder or csv itself in its place "
+        "(links, pipes, sockets and devices are never read)"
+    )
+
+
+class UndecodableName(UnusableEntry):
+    advice = "rename it so that its name is valid UTF-8 text (letters, digits, '-', '_' and '.' are always safe)"

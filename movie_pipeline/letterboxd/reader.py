@@ -42,7 +42,7 @@ from movie_pipeline.letterboxd.errors import (
     ZipInsideZip,
     ZipOverLimit,
 )
-from movie_pipeline.letterboxd.uploads import visible_files
+from movie_pipeline.letterboxd.uploads import printable_name, special_file_kind, visible_files
 
 # Real exports are far below these (largest measured: a 0.84 MiB folder, a 17-entry zip of
 # 0.22 MiB compressed 3.2 to 1 at most), yet a zip bomb of a few MB trips them before inflating.
@@ -108,18 +108,18 @@ class RawRead:
 
 def open_upload(path: Path) -> LetterboxdExport:
     """Read the files the pipeline needs from a dropped zip, folder or csv."""
-    name = shown_name(path.name)
+    name = printable_name(path.name)
     try:
         status = path.stat()
     except FileNotFoundError:
-        raise UploadNotFound(shown_name(str(path)), "no such file or folder") from None
+        raise UploadNotFound(printable_name(str(path)), "no such file or folder") from None
     except OSError as error:
         raise UnreadableFile(name, f"it cannot be opened ({error.strerror})") from error
     mode = status.st_mode
     if stat.S_ISDIR(mode):
         files = _folder_files(path, name)
     elif not stat.S_ISREG(mode):
-        raise NotAFile(name, f"it is {_file_kind(mode)}, not a regular file")
+        raise NotAFile(name, f"it is {special_file_kind(mode)}, not a regular file")
     elif status.st_size == 0:
         raise EmptyUpload(name, "the file is empty (0 bytes)")
     elif path.suffix.lower() == ".zip":
@@ -128,11 +128,6 @@ def open_upload(path: Path) -> LetterboxdExport:
         return LetterboxdExport(name, _lone_csv_files(path, name), None, None)
     person, exported_at = _names_from_export_name(name if stat.S_ISDIR(mode) else name.rpartition(".")[0])
     return LetterboxdExport(name, files, _profile_username(files.get(PROFILE_FILE)) or person, exported_at)
-
-
-def shown_name(name: str) -> str:
-    """A file name as messages and the database show it: bytes that are not UTF-8 become \\x escapes."""
-    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
 
 
 def read_raw_rows(export: LetterboxdExport) -> RawRead:
@@ -158,11 +153,12 @@ def _folder_files(folder: Path, name: str) -> dict[str, bytes]:
         target = os.path.realpath(folder / member)
         if os.path.commonpath([inside, target]) != inside:
             raise LinkOutsideExport(
-                f"{name}/{shown_name(member)}", f"it is a link to {shown_name(target)}, outside the export folder"
+                f"{name}/{printable_name(member)}",
+                f"it is a link to {printable_name(target)}, outside the export folder",
             )
     selected = _select_export_files(members, name)
     return _checked_files(
-        {root_name: (f"{name}/{shown_name(member)}", folder / member) for root_name, member in selected.items()},
+        {root_name: (f"{name}/{printable_name(member)}", folder / member) for root_name, member in selected.items()},
         _read_regular_file,
     )
 
@@ -225,7 +221,7 @@ def _open_regular_file(path: Path, label: str) -> BinaryIO:
     try:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
-            raise NotAFile(label, f"it is {_file_kind(mode)}, not a regular file")
+            raise NotAFile(label, f"it is {special_file_kind(mode)}, not a regular file")
         # Should a pipe be swapped in after the check, opening it still cannot block.
         stream = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")  # noqa: SIM115 (the caller closes it)
     except OSError as error:
@@ -233,7 +229,7 @@ def _open_regular_file(path: Path, label: str) -> BinaryIO:
     mode = os.fstat(stream.fileno()).st_mode
     if not stat.S_ISREG(mode):
         stream.close()
-        raise NotAFile(label, f"it is {_file_kind(mode)}, not a regular file")
+        raise NotAFile(label, f"it is {special_file_kind(mode)}, not a regular file")
     return stream
 
 
@@ -251,16 +247,6 @@ def _read_regular_file(path: Path, label: str) -> bytes:
 def _reject_oversized(size: int, label: str) -> None:
     if size > MAX_CSV_BYTES:
         raise UploadTooLarge(label, f"it is {_size(size)}, over the limit of {_size(MAX_CSV_BYTES)} for one csv file")
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "neither a file nor a folder"
 
 
 def _size(size: int) -> str:
@@ -297,11 +283,13 @@ def _why_not_an_export(visible: list[str], upload_name: str) -> UploadError:
         {folder for folder, _, file in (m.partition("/") for m in visible) if file.lower() in FILM_LIST_FILES}
     )
     if len(exports) > 1:
-        shown = ", ".join(f"{shown_name(folder)}/" for folder in exports)
+        shown = ", ".join(f"{printable_name(folder)}/" for folder in exports)
         return SeveralExports(upload_name, f"it holds {len(exports)} exports ({shown}), not one")
     inner_zip = next((member for member in visible if member.lower().endswith(".zip")), None)
     if inner_zip is not None:
-        return ZipInsideZip(upload_name, f"it holds a zip ({shown_name(inner_zip)}) instead of the export's csv files")
+        return ZipInsideZip(
+            upload_name, f"it holds a zip ({printable_name(inner_zip)}) instead of the export's csv files"
+        )
     if not any(member.lower().endswith(".csv") for member in visible):
         return EmptyUpload(upload_name, "there is no csv file in it")
     return NotALetterboxdExport(upload_name, "there is no diary.csv, watched.csv or ratings.csv at its top level")

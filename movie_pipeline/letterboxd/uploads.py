@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from movie_pipeline.letterboxd.errors import UploadError, UploadNotFound
+from movie_pipeline.letterboxd.errors import NotAFileOrFolder, UndecodableName, UnusableEntry, UploadNotFound
 
 UPLOAD_SUFFIXES = (".zip", ".csv")
 PARTIAL_DOWNLOAD_SUFFIXES = (".part", ".crdownload", ".tmp", ".download")
@@ -32,21 +32,6 @@ _LINK_LENGTH_MARKER = (2**64 - 1).to_bytes(8, "big")
 
 _UNSAFE_RUN = re.compile(r"[^a-z0-9_]+")
 _SEPARATOR_RUN = re.compile(r"[-_]{2,}")
-
-
-class UnusableEntry(UploadError):
-    """An entry of the uploads folder that cannot be an upload at all, so the sensor skips it."""
-
-
-class NotAFileOrFolder(UnusableEntry):
-    advice = (
-        "remove it, or put the export zip, folder or csv itself in its place "
-        "(links, pipes, sockets and devices are never read)"
-    )
-
-
-class UndecodableName(UnusableEntry):
-    advice = "rename it so that its name is valid UTF-8 text (letters, digits, '-', '_' and '.' are always safe)"
 
 
 @dataclass(frozen=True)
@@ -87,6 +72,19 @@ def printable_name(name: str | bytes) -> str:
     """A file name safe to show in a log line: undecodable bytes and control characters escaped."""
     text = os.fsencode(name).decode("utf-8", "backslashreplace")
     return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+def special_file_kind(mode: int) -> str:
+    """What a message calls an entry that is not a regular file, by its mode."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 def upload_entries(path: Path) -> list[UploadEntry]:
@@ -220,13 +218,6 @@ def _label(folder: Path, relative: bytes) -> str:
 
 
 def _kind(path: Path, status: os.stat_result) -> str:
-    mode = status.st_mode
-    if stat.S_ISLNK(mode):
+    if stat.S_ISLNK(status.st_mode):
         return f"a symbolic link to '{printable_name(os.readlink(os.fsencode(path)))}'"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
+    return special_file_kind(status.st_mode)

@@ -10,8 +10,8 @@ import dagster as dg
 
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.jobs import upload_job
+from movie_pipeline.letterboxd.errors import UnusableEntry
 from movie_pipeline.letterboxd.uploads import (
-    UnusableEntry,
     is_candidate,
     printable_name,
     require_utf8_name,

@@ -8,10 +8,8 @@ import socket
 
 import pytest
 
-from movie_pipeline.letterboxd.errors import UploadNotFound
+from movie_pipeline.letterboxd.errors import NotAFileOrFolder, UndecodableName, UploadNotFound
 from movie_pipeline.letterboxd.uploads import (
-    NotAFileOrFolder,
-    UndecodableName,
     content_sha256,
     find_upload,
     is_candidate,
