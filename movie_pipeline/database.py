@@ -297,7 +297,7 @@ def frame_rows(frame: pl.DataFrame, *, upload: str | None = None, json_columns: 
 
 
 def decode_json_lists(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
-    return frame.with_columns(pl.col(c).str.json_decode(pl.List(pl.Utf8)) for c in columns)
+    return frame.with_columns(pl.col(c).str.json_decode(pl.List(pl.String)) for c in columns)
 
 
 def read_frame(conn: Connection, query: Select) -> pl.DataFrame:

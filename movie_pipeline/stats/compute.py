@@ -23,13 +23,13 @@ ALL_TIME = "all"
 NOT_RUN = "not_run"
 
 STATS_SCHEMA: dict[str, pl.DataType] = {
-    "period": pl.Utf8(),
-    "section": pl.Utf8(),
-    "item": pl.Utf8(),
+    "period": pl.String(),
+    "section": pl.String(),
+    "item": pl.String(),
     "rank": pl.Int32(),
     "value": pl.Float64(),
     "count": pl.Int64(),
-    "label": pl.Utf8(),
+    "label": pl.String(),
     "films_covered": pl.Int64(),
     "films_total": pl.Int64(),
 }
@@ -37,8 +37,8 @@ STATS_SCHEMA: dict[str, pl.DataType] = {
 # The entries columns the statistics read.
 ENTRIES_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.Int64(),
-    "film_key": pl.Utf8(),
-    "name": pl.Utf8(),
+    "film_key": pl.String(),
+    "name": pl.String(),
     "year": pl.Int32(),
     "watched_date": pl.Date(),
     "rating": pl.Float64(),
@@ -48,14 +48,14 @@ ENTRIES_SCHEMA: dict[str, pl.DataType] = {
 
 # The film_details columns the statistics read; the rest of the frame is ignored.
 DETAILS_SCHEMA: dict[str, pl.DataType] = {
-    "film_key": pl.Utf8(),
-    "status": pl.Utf8(),
+    "film_key": pl.String(),
+    "status": pl.String(),
     "release_date": pl.Date(),
-    "genres": pl.List(pl.Utf8()),
-    "directors": pl.List(pl.Utf8()),
-    "top_cast": pl.List(pl.Utf8()),
-    "production_countries": pl.List(pl.Utf8()),
-    "original_language": pl.Utf8(),
+    "genres": pl.List(pl.String()),
+    "directors": pl.List(pl.String()),
+    "top_cast": pl.List(pl.String()),
+    "production_countries": pl.List(pl.String()),
+    "original_language": pl.String(),
     "runtime": pl.Int64(),
     "vote_average": pl.Float64(),
     "vote_count": pl.Int64(),
@@ -224,7 +224,7 @@ def _scoped_viewings(entries: pl.DataFrame, details: pl.DataFrame) -> pl.DataFra
         )
     )
     yearly = joined.filter(pl.col("watched_date").is_not_null()).with_columns(
-        period=pl.col("watched_date").dt.year().cast(pl.Utf8)
+        period=pl.col("watched_date").dt.year().cast(pl.String)
     )
     return pl.concat([joined.with_columns(period=pl.lit(ALL_TIME)), yearly])
 
@@ -345,7 +345,7 @@ def _time(dated: pl.DataFrame) -> list[Section]:
     per_weekday = (
         dated.group_by("period", rank=weekday.cast(pl.Int32))
         .agg(count=pl.len())
-        .with_columns(item=pl.col("rank").replace_strict(range(1, 8), WEEKDAYS, return_dtype=pl.Utf8))
+        .with_columns(item=pl.col("rank").replace_strict(range(1, 8), WEEKDAYS, return_dtype=pl.String))
     )
     busiest = dated.group_by("period", "watched_date").agg(
         count=pl.len(), label=pl.col("film").sort_by("line").str.join("; ")
@@ -398,7 +398,7 @@ def _milestones(viewings: pl.DataFrame) -> list[Section]:
     return [
         (
             "milestones",
-            reached.select("period", item=pl.col("number").cast(pl.Utf8), count="number", label=_film_date_label()),
+            reached.select("period", item=pl.col("number").cast(pl.String), count="number", label=_film_date_label()),
         )
     ]
 
@@ -445,7 +445,7 @@ def _ratings(viewings: pl.DataFrame, films: pl.DataFrame, totals: pl.DataFrame) 
 def _release(films: pl.DataFrame, totals: pl.DataFrame, min_count: int) -> list[Section]:
     known = films.filter(pl.col("release_year").is_not_null())
     coverage = _covered(known, totals)
-    per_year = known.group_by("period", item=pl.col("release_year").cast(pl.Utf8)).agg(count=pl.len())
+    per_year = known.group_by("period", item=pl.col("release_year").cast(pl.String)).agg(count=pl.len())
     decade = pl.format("{}s", (pl.col("release_year") // 10 * 10))
     per_decade = known.group_by("period", item=decade).agg(count=pl.len(), value=pl.col("rating").mean())
     rated_decades = (

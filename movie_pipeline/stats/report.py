@@ -33,7 +33,6 @@ FULL_WIDTH = 1000
 HALF_WIDTH = 470
 MAX_YEAR_TICKS = 12
 MAX_DECADE_TICKS = 12
-LIST_LENGTH = 10
 RATING_TICKS = ("½", "1", "1½", "2", "2½", "3", "3½", "4", "4½", "5")
 RECENCY_LEGEND = (
     '<div class="legend"><i class="orange"></i>same year <i class="blue"></i>older '

@@ -65,7 +65,7 @@ def films_frame(films: list[tuple[str, int | None]], uris: list[str | None] | No
             "year": [year for _, year in films],
             "letterboxd_uri": uris or [None] * len(films),
         },
-        schema={"film_key": pl.Utf8, "name": pl.Utf8, "year": pl.Int32, "letterboxd_uri": pl.Utf8},
+        schema={"film_key": pl.String, "name": pl.String, "year": pl.Int32, "letterboxd_uri": pl.String},
     )
 
 
