@@ -2,11 +2,15 @@
 
 import dagster as dg
 
-ENRICH_AND_STATS = dg.AssetSelection.assets("enriched_movies", "movie_stats")
+from movie_pipeline.assets.enrichment import enriched_movies
+from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.stats import movie_stats
+
+ENRICH_AND_STATS = dg.AssetSelection.assets(enriched_movies, movie_stats)
 
 upload_job = dg.define_asset_job(
     "upload_job",
-    selection=dg.AssetSelection.assets("raw_diary", "parsed_movies", "enriched_movies", "movie_stats"),
+    selection=dg.AssetSelection.assets(raw_diary, parsed_movies, enriched_movies, movie_stats),
     description="Read, parse, enrich and summarise one upload.",
 )
 

@@ -25,8 +25,9 @@ SAMPLE = REPO_ROOT / "data" / "sample" / "letterboxd-choicehoney-2026-01-02.zip"
 @contextlib.contextmanager
 def tmdb_or_standin() -> Iterator[None]:
     """With credentials in the environment, use them; without, serve the offline stand-in and point TMDB_* at it."""
-    if TmdbConfig.from_env(os.environ).missing_credentials_reason() is None:
-        print(f"TMDB: using {os.environ.get('TMDB_BASE_URL', 'the real API')} with your credentials")
+    config = TmdbConfig.from_env(os.environ)
+    if config.missing_credentials_reason() is None:
+        print(f"TMDB: using {config.base_url} with your credentials")
         yield
         return
     from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
@@ -45,7 +46,7 @@ def tmdb_or_standin() -> Iterator[None]:
 # Dagster's own recovery, which the repo-local instance turns on: run monitoring notices a run stuck starting or
 # cancelling within seconds; run retries re-launch a run whose process died, not one whose asset failed (a bad
 # upload fails the same way again); a finished or dead run's pool slots are freed. The sweep's own guard
-# (sensors/runs.py) holds without any of this.
+# (movie_pipeline/runs.py) holds without any of this.
 RECOVERY_SETTINGS = {
     "run_monitoring": {
         "enabled": True,
@@ -83,6 +84,7 @@ def bring_instance_config_up_to_date(path: Path) -> None:
 def run_demo() -> int:
     import dagster as dg
 
+    from movie_pipeline.assets.partitions import uploads_partitions
     from movie_pipeline.letterboxd.uploads import upload_key
 
     settings = load_settings()
@@ -96,7 +98,7 @@ def run_demo() -> int:
     from movie_pipeline.definitions import defs
 
     with dg.DagsterInstance.get() as instance:
-        instance.add_dynamic_partitions("uploads", [key])
+        instance.add_dynamic_partitions(uploads_partitions.name, [key])
         result = defs.resolve_job_def("upload_job").execute_in_process(
             instance=instance,
             partition_key=key,

@@ -8,7 +8,7 @@ import dagster as dg
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.jobs import tmdb_refresh_job
 from movie_pipeline.resources import PipelineStorage
-from movie_pipeline.sensors.runs import enriching_runs_in_flight, uploads_of
+from movie_pipeline.runs import enriching_runs_in_flight, uploads_of
 from movie_pipeline.tmdb.enrich import uploads_with_stale_films
 
 REFRESH_OLDER_THAN_DAYS = 30
@@ -22,7 +22,9 @@ REFRESH_OLDER_THAN_DAYS = 30
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=f"Daily: re-fetch TMDB details cached more than {REFRESH_OLDER_THAN_DAYS} days ago, then recompute stats.",
 )
-def tmdb_refresh_schedule(context: dg.ScheduleEvaluationContext, storage: PipelineStorage):
+def tmdb_refresh_schedule(
+    context: dg.ScheduleEvaluationContext, storage: PipelineStorage
+) -> dg.SkipReason | list[dg.RunRequest]:
     registered = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
     stale = [key for key in uploads_with_stale_films(storage.engine(), REFRESH_OLDER_THAN_DAYS) if key in registered]
     busy = uploads_of(enriching_runs_in_flight(context.instance))

@@ -1,16 +1,20 @@
-"""Where things live, read from the environment (see README: Configuration)."""
+"""Where things live, read from the environment (see README: Configuration). The one reader of MOVIE_PIPELINE_*."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_VARIABLE = "MOVIE_PIPELINE_DATA_DIR"
+DATABASE_URL_VARIABLE = "MOVIE_PIPELINE_DATABASE_URL"
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     data_dir: Path
     database_url: str
+    database_url_variable: str | None = None  # the variable the URL was read from, None for the default
 
     @property
     def uploads_dir(self) -> Path:
@@ -25,10 +29,11 @@ class PipelineSettings:
         return self.data_dir / "reports"
 
 
-def load_settings(environ: dict[str, str] | None = None) -> PipelineSettings:
+def load_settings(environ: Mapping[str, str] | None = None) -> PipelineSettings:
     environ = os.environ if environ is None else environ
-    data_dir = Path(environ.get("MOVIE_PIPELINE_DATA_DIR") or REPO_ROOT / "data")
+    data_dir = Path(environ.get(DATA_DIR_VARIABLE) or REPO_ROOT / "data")
     if not data_dir.is_absolute():
         data_dir = REPO_ROOT / data_dir
-    database_url = environ.get("MOVIE_PIPELINE_DATABASE_URL") or f"sqlite:///{data_dir / 'movie_pipeline.db'}"
-    return PipelineSettings(data_dir=data_dir, database_url=database_url)
+    if environ.get(DATABASE_URL_VARIABLE):
+        return PipelineSettings(data_dir, environ[DATABASE_URL_VARIABLE], database_url_variable=DATABASE_URL_VARIABLE)
+    return PipelineSettings(data_dir, f"sqlite:///{data_dir / 'movie_pipeline.db'}")

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.launch import bring_instance_config_up_to_date, default_dagster_home
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.settings import REPO_ROOT
@@ -49,7 +50,7 @@ def test_the_deploy_instance_stores_runs_in_postgres(dagster_postgres_url, tmp_p
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
         assert_recovers_dead_runs(instance)
-        instance.add_dynamic_partitions("uploads", [key])
+        instance.add_dynamic_partitions(uploads_partitions.name, [key])
         result = dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage})
         assert result.success
         assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS

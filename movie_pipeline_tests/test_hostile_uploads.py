@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.letterboxd import errors, reader
 from movie_pipeline_tests.test_letterboxd.real_exports import film_pairs, root_files, upload_path
 from movie_pipeline_tests.test_sensors.upload_ticks import Ticks
@@ -446,7 +447,7 @@ def assert_reads(ticks: Ticks, key: str, diary_rows: int, entries: int, films: i
 
 
 def registered(ticks: Ticks) -> dict[str, str]:
-    return {key.rpartition("-")[0]: key for key in ticks.instance.get_dynamic_partitions("uploads")}
+    return {key.rpartition("-")[0]: key for key in ticks.instance.get_dynamic_partitions(uploads_partitions.name)}
 
 
 @pytest.mark.timeout(60)

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.definitions import defs
 from movie_pipeline.schedules import REFRESH_OLDER_THAN_DAYS, tmdb_refresh_schedule
 from movie_pipeline.tmdb.enrich import movie_row
@@ -20,11 +21,11 @@ def store_films(storage, fetched_at: dict[int, datetime], holdings: dict[str, li
 
 
 def evaluate(instance, storage, when: datetime):
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources={"storage": storage},
         repository_def=defs.get_repository_def(),
-    )
-    return tmdb_refresh_schedule.evaluate_tick(context)
+    ) as context:
+        return tmdb_refresh_schedule.evaluate_tick(context)
 
 
 def test_the_refresh_is_a_daily_five_field_cron():
@@ -39,7 +40,7 @@ def test_requests_a_refresh_only_for_uploads_holding_stale_films_and_without_a_r
     # alice and bob share stale film 1; carol holds only a fresh film.
     store_films(storage, {1: stale, 2: stale, 3: fresh}, {UPLOADS[0]: [1, 2], UPLOADS[1]: [1, 3], UPLOADS[2]: [3]})
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("uploads", UPLOADS)
+        instance.add_dynamic_partitions(uploads_partitions.name, UPLOADS)
         requests = evaluate(instance, storage, now).run_requests
         instance.add_run(
             dg.DagsterRun(job_name="enrichment_sweep_job", run_id="busy", status=dg.DagsterRunStatus.STARTED,
@@ -57,6 +58,6 @@ def test_requests_a_refresh_only_for_uploads_holding_stale_films_and_without_a_r
 def test_skips_when_no_upload_holds_a_stale_film(storage):
     store_films(storage, {3: datetime.now(UTC)}, {UPLOADS[0]: [3]})
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("uploads", UPLOADS[:1])
+        instance.add_dynamic_partitions(uploads_partitions.name, UPLOADS[:1])
         data = evaluate(instance, storage, datetime.now(UTC))
     assert data.run_requests == [] and "no upload holds a stale" in data.skip_message

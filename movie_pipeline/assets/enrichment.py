@@ -7,6 +7,7 @@ import polars as pl
 from sqlalchemy import func, select
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.ingest import parsed_movies
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbAuthError
@@ -24,7 +25,7 @@ class EnrichmentConfig(dg.Config):
 @dg.asset(
     partitions_def=uploads_partitions,
     group_name="enrichment",
-    deps=["parsed_movies"],
+    deps=[parsed_movies],
     kinds={"aiohttp", "sqlite"},
     # TMDB's limits hold on any instance through the budget in the film database (tmdb/budget.py); an instance may
     # still limit this pool (deploy/dagster.yaml).

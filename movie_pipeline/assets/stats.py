@@ -5,6 +5,7 @@ import polars as pl
 from sqlalchemy import String, cast, select
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats import compute_stats, summary_markdown, write_reports
@@ -55,7 +56,7 @@ def load_stats_inputs(conn, upload: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return entries, db.decode_json_lists(details, LIST_COLUMNS)
 
 
-@dg.asset(partitions_def=uploads_partitions, group_name="stats", deps=["enriched_movies"], kinds={"polars", "html"})
+@dg.asset(partitions_def=uploads_partitions, group_name="stats", deps=[enriched_movies], kinds={"polars", "html"})
 def movie_stats(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg.MaterializeResult:
     """Viewing statistics for all time and each watch year, and the year-in-review HTML report."""
     upload = context.partition_key

@@ -1,6 +1,6 @@
-"""TMDB access settings. Credentials arrive through EnvVar, so run config never holds a secret."""
+"""TMDB access: the settings as Dagster sees them, and the clients built from them. Credentials arrive through
+EnvVar, so run config never holds a secret."""
 
-import os
 from collections.abc import Mapping
 from typing import Optional
 
@@ -9,41 +9,33 @@ from sqlalchemy.engine import Engine
 
 from movie_pipeline.tmdb.budget import FilmDatabaseBudgetStore
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient
-from movie_pipeline.tmdb.config import DEFAULT_BASE_URL, TmdbConfig
+from movie_pipeline.tmdb.config import CREDENTIAL_VARIABLES, TmdbConfig
 
 
 class TmdbResource(dg.ConfigurableResource):
-    """TMDB API root, credentials and request limits; hands out clients on the deployment's one budget."""
+    """TMDB API root, credentials and request limits; hands out clients on the deployment's one budget.
 
-    base_url: str = DEFAULT_BASE_URL
+    Each field is the TmdbConfig field of the same name; one left unset takes TmdbConfig's default, which is
+    stated there and nowhere else."""
+
+    base_url: Optional[str] = None
     api_key: Optional[str] = None
     read_access_token: Optional[str] = None
-    max_concurrency: int = 10
-    max_rate: int = 40
+    max_concurrency: Optional[int] = None
+    max_rate: Optional[int] = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "TmdbResource":
-        environ = os.environ if environ is None else environ
+        """The resource for the TMDB_* environment variables, read (and checked) by TmdbConfig.from_env."""
+        config = TmdbConfig.from_env(environ)
         # EnvVar fails resource init when the variable is unset, so only the set ones are wired;
         # an unset pair is reported by TmdbConfig.missing_credentials_reason instead.
-        secrets = {
-            field: dg.EnvVar(variable)
-            for field, variable in (("api_key", "TMDB_API_KEY"), ("read_access_token", "TMDB_READ_ACCESS_TOKEN"))
-            if environ.get(variable)
-        }
-        limits = TmdbConfig.from_env(environ)
-        return cls(
-            base_url=limits.base_url, max_concurrency=limits.max_concurrency, max_rate=limits.max_rate, **secrets
-        )
+        secrets = {field: dg.EnvVar(variable) for field, variable in CREDENTIAL_VARIABLES.items() if getattr(config, field)}
+        return cls(base_url=config.base_url, max_concurrency=config.max_concurrency, max_rate=config.max_rate, **secrets)
 
     def config(self) -> TmdbConfig:
-        return TmdbConfig(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            read_access_token=self.read_access_token,
-            max_concurrency=self.max_concurrency,
-            max_rate=self.max_rate,
-        )
+        given = {field: getattr(self, field) for field in type(self).model_fields}
+        return TmdbConfig(**{field: value for field, value in given.items() if value is not None})
 
     def client(self, engine: Engine) -> RateLimitedTmdbClient:
         """A client whose starts and connections come from the budget in the film database, shared by every run."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
 REDACTED = "***"
+# The fields read from environment variables of these names are secrets, wired into Dagster by reference.
+CREDENTIAL_VARIABLES = {"api_key": "TMDB_API_KEY", "read_access_token": "TMDB_READ_ACCESS_TOKEN"}
 
 
 class TmdbConfigError(ValueError):
@@ -40,11 +42,10 @@ class TmdbConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "TmdbConfig":
         environ = os.environ if environ is None else environ
         return cls(
-            base_url=(environ.get("TMDB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            api_key=environ.get("TMDB_API_KEY") or None,
-            read_access_token=environ.get("TMDB_READ_ACCESS_TOKEN") or None,
-            max_concurrency=_positive_int(environ, "TMDB_MAX_CONCURRENCY", 10),
-            max_rate=_positive_int(environ, "TMDB_MAX_RATE", 40),
+            base_url=(environ.get("TMDB_BASE_URL") or cls.base_url).rstrip("/"),
+            max_concurrency=_positive_int(environ, "TMDB_MAX_CONCURRENCY", cls.max_concurrency),
+            max_rate=_positive_int(environ, "TMDB_MAX_RATE", cls.max_rate),
+            **{field: environ.get(variable) or None for field, variable in CREDENTIAL_VARIABLES.items()},
         )
 
     @property

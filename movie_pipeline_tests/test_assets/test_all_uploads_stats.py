@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.assets.stats import ALL_UPLOADS, all_uploads_stats
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline_tests.conftest import LETTERBOXD
@@ -38,7 +39,7 @@ def test_a_newer_export_replaces_the_older_one_of_the_same_person(storage, data_
     keys = [upload_key(p) for p in (older, newer, other)]
 
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("uploads", keys)
+        instance.add_dynamic_partitions(uploads_partitions.name, keys)
         for key in keys:
             assert dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}).success
         result = dg.materialize([all_uploads_stats], instance=instance, resources={"storage": storage})
@@ -62,7 +63,7 @@ def test_a_single_upload_without_a_person_is_counted(storage, data_dir):
     diary.write_bytes((MELVIN / "diary.csv").read_bytes())
     key = upload_key(diary)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("uploads", [key])
+        instance.add_dynamic_partitions(uploads_partitions.name, [key])
         assert dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}).success
         result = dg.materialize([all_uploads_stats], instance=instance, resources={"storage": storage})
     (event,) = result.asset_materializations_for_node("all_uploads_stats")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from movie_pipeline import database as db
 from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.assets.stats import movie_stats
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.resources import PipelineStorage, TmdbResource
@@ -34,7 +35,7 @@ def instance():
 
 
 def run_chain(storage, tmdb, instance, key, assets=ALL_ASSETS) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions("uploads", [key])
+    instance.add_dynamic_partitions(uploads_partitions.name, [key])
     return dg.materialize(
         assets, partition_key=key, instance=instance, resources={"storage": storage, "tmdb": tmdb}, raise_on_error=False
     )
@@ -151,10 +152,10 @@ def test_films_left_pending_still_materialize_and_the_sweep_settles_them(storage
     assert (metadata_of(first, "enriched_movies")["pending"], metadata_of(first, "enriched_movies")["found"]) == (2, 0)
     assert "TMDB details for 0 of 2 films (2 still pending)" in metadata_of(first, "movie_stats")["summary"]
 
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, resources={"storage": storage, "tmdb": TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token=TOKEN)}
-    )
-    (request,) = enrichment_sweep_sensor(context).run_requests
+    ) as context:
+        (request,) = enrichment_sweep_sensor(context).run_requests
     assert request.partition_key == key
 
     with StandinThread(StandinOptions()) as up:

@@ -5,10 +5,11 @@ import pytest
 from sqlalchemy import select
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.definitions import defs
 from movie_pipeline.resources import TmdbResource
+from movie_pipeline.runs import enriching_runs_in_flight, fail_dead_runs
 from movie_pipeline.sensors.enrichment_sweep_sensor import enrichment_sweep_sensor
-from movie_pipeline.sensors.runs import enriching_runs_in_flight, fail_dead_runs
 
 WITH_TOKEN = TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token="token-for-tests")
 
@@ -16,7 +17,7 @@ WITH_TOKEN = TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token="to
 @pytest.fixture
 def instance():
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("uploads", ["alice-aaaaaaaaaaaa", "bob-bbbbbbbbbbbb", "carol-cccccccccccc"])
+        instance.add_dynamic_partitions(uploads_partitions.name, ["alice-aaaaaaaaaaaa", "bob-bbbbbbbbbbbb", "carol-cccccccccccc"])
         yield instance
 
 
@@ -54,8 +55,13 @@ def status_of(instance, run_id: str) -> dg.DagsterRunStatus:
 
 
 def evaluate(instance, storage, tmdb=WITH_TOKEN):
-    context = dg.build_sensor_context(instance=instance, resources={"storage": storage, "tmdb": tmdb})
-    return enrichment_sweep_sensor(context)
+    with dg.build_sensor_context(instance=instance, resources={"storage": storage, "tmdb": tmdb}) as context:
+        return enrichment_sweep_sensor(context)
+
+
+def skip_message(result: dg.SensorResult) -> str | None:
+    """Why the tick skipped, or None when it did not."""
+    return result.skip_reason.skip_message if result.skip_reason else None
 
 
 def requested(result) -> list[str]:
@@ -80,8 +86,7 @@ def test_skips_while_any_enrichment_run_is_in_flight(instance, storage, job_name
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     run_id = add_run(instance, job_name, "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.STARTING)
     result = evaluate(instance, storage)
-    assert isinstance(result, dg.SkipReason)
-    assert run_id in result.skip_message
+    assert run_id in skip_message(result)
 
 
 def test_finished_runs_do_not_hold_the_sweep_back(instance, storage):
@@ -94,19 +99,18 @@ def test_finished_runs_do_not_hold_the_sweep_back(instance, storage):
 def test_skips_when_nothing_is_pending(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["found", "override", "not_found"])
     result = evaluate(instance, storage)
-    assert isinstance(result, dg.SkipReason) and "no upload with pending films" in result.skip_message
+    assert "no upload with pending films" in skip_message(result)
 
 
 def test_ignores_pending_rows_of_uploads_the_instance_does_not_know(instance, storage):
     add_matches(storage, "deleted-dddddddddddd", ["pending"])
-    assert isinstance(evaluate(instance, storage), dg.SkipReason)
+    assert skip_message(evaluate(instance, storage))
 
 
 def test_skips_with_the_reason_when_no_credentials_are_set(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     result = evaluate(instance, storage, tmdb=TmdbResource(base_url="http://127.0.0.1:9/3"))
-    assert isinstance(result, dg.SkipReason)
-    assert "TMDB_API_KEY" in result.skip_message and "TMDB_READ_ACCESS_TOKEN" in result.skip_message
+    assert "TMDB_API_KEY" in skip_message(result) and "TMDB_READ_ACCESS_TOKEN" in skip_message(result)
 
 
 # --- dead runs and recovery -------------------------------------------------------------------
@@ -127,7 +131,7 @@ def test_a_live_heartbeat_blocks_the_sweep(instance, storage):
     alive = add_run(instance, "enrichment_sweep_job", "bob-bbbbbbbbbbbb")
     beat(storage, alive, datetime.now(timezone.utc) - timedelta(seconds=5))
     result = evaluate(instance, storage)
-    assert isinstance(result, dg.SkipReason) and alive in result.skip_message
+    assert alive in skip_message(result)
     assert status_of(instance, alive) == dg.DagsterRunStatus.STARTED
 
 
@@ -143,7 +147,7 @@ def test_a_ui_run_that_includes_enriched_movies_blocks_the_sweep(instance, stora
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     ui_run = add_run(instance, "__ASSET_JOB", "bob-bbbbbbbbbbbb", assets=["enriched_movies"])
     result = evaluate(instance, storage)
-    assert isinstance(result, dg.SkipReason) and ui_run in result.skip_message
+    assert ui_run in skip_message(result)
 
 
 def test_a_ui_run_without_enriched_movies_does_not_count(instance, storage):
@@ -167,20 +171,20 @@ def test_an_upload_with_movie_stats_whose_sweep_died_gets_enrichment_and_stats(i
 def test_an_upload_whose_asset_failed_is_not_re_run(instance, storage):
     add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE)
     add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE, tags={"dagster/failure_reason": "STEP_FAILURE"})
-    assert isinstance(evaluate(instance, storage), dg.SkipReason)
+    assert skip_message(evaluate(instance, storage))
 
 
 def test_an_upload_whose_runs_keep_dying_is_left_to_a_person(instance, storage):
     for _ in range(4):
         add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE)
-    assert isinstance(evaluate(instance, storage), dg.SkipReason)
+    assert skip_message(evaluate(instance, storage))
 
 
 def test_a_run_dagster_is_about_to_retry_holds_the_sweep(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     failed = add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE, tags={"dagster/will_retry": "true"})
     result = evaluate(instance, storage)
-    assert isinstance(result, dg.SkipReason) and failed in result.skip_message
+    assert failed in skip_message(result)
 
 
 def test_a_run_beats_while_it_executes(instance, storage, data_dir):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.sensors.upload_sensor import UploadCursor, settled_uploads
 from movie_pipeline_tests.conftest import LETTERBOXD
 from movie_pipeline_tests.test_sensors.upload_ticks import Ticks
@@ -33,7 +34,7 @@ def test_a_new_file_runs_once_it_has_settled(ticks, data_dir):
     second = ticks.tick()
     assert ticks.requested(second) == [expected_key("diary", dropped)]
     assert second.run_requests[0].run_key == f"upload:{expected_key('diary', dropped)}"
-    assert ticks.instance.get_dynamic_partitions("uploads") == [expected_key("diary", dropped)]
+    assert ticks.instance.get_dynamic_partitions(uploads_partitions.name) == [expected_key("diary", dropped)]
 
     assert ticks.requested(ticks.tick()) == []
 
@@ -56,12 +57,12 @@ def test_the_same_bytes_dropped_twice_make_one_partition(ticks, data_dir):
     ticks.tick()
     (requested,) = ticks.requested(ticks.tick())
     assert requested in (expected_key("letterboxd-choicehoney-2026-01-02", ZIP), expected_key("copy-of-my-export", ZIP))
-    assert len(ticks.instance.get_dynamic_partitions("uploads")) == 1
+    assert len(ticks.instance.get_dynamic_partitions(uploads_partitions.name)) == 1
 
     shutil.copyfile(ZIP, data_dir / "uploads" / "third.zip")
     ticks.tick()
     assert ticks.requested(ticks.tick()) == []
-    assert len(ticks.instance.get_dynamic_partitions("uploads")) == 1
+    assert len(ticks.instance.get_dynamic_partitions(uploads_partitions.name)) == 1
 
 
 def test_a_bad_upload_does_not_stop_the_sensor_or_other_uploads(ticks, data_dir):
