@@ -187,7 +187,7 @@ movie_stats = Table(
 # --- run liveness -------------------------------------------------------------------------
 
 # Each executing run beats here every few seconds, so a run whose process was killed can be told from a slow one
-# on any Dagster instance (sensors/runs.py).
+# on any Dagster instance (movie_pipeline/runs.py).
 run_heartbeats = Table(
     "run_heartbeats",
     metadata,

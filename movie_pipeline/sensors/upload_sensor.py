@@ -123,7 +123,7 @@ skip_log = SkipLog()
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Registers each settled upload in data/uploads/ as an `uploads` partition and runs all four assets.",
 )
-def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage) -> dg.SensorResult | dg.SkipReason:
+def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage) -> dg.SensorResult:
     uploads_dir = storage.settings.uploads_dir
     cursor = UploadCursor.parse(context.cursor)
     observed, skipped = observe_uploads(uploads_dir)
