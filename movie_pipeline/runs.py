@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.jobs import ENRICHING_JOBS
 
-ENRICHING_STEP = "enriched_movies"
+ENRICHING_STEP = enriched_movies.op.name  # an asset's step key is its op's name
 PARTITION_TAG = "dagster/partition"
 # Set by Dagster's run retries (only when the instance enables them) on a failed run.
 FAILURE_REASON_TAG = "dagster/failure_reason"
