@@ -43,13 +43,28 @@ def test_the_asset_graph_is_a_chain_from_upload_to_stats():
     }
 
 
-def test_jobs_select_the_chain_and_its_tail():
+def test_jobs_select_the_chain_and_its_tail_with_their_checks():
+    layers = {name: defs.resolve_job_def(name).asset_layer for name in ("upload_job", "enrichment_sweep_job", "tmdb_refresh_job")}
     selected = {
-        name: sorted(k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.executable_asset_keys)
-        for name in ("upload_job", "enrichment_sweep_job", "tmdb_refresh_job")
+        name: sorted(k.to_user_string() for k in [*layer.executable_asset_keys, *layer.asset_graph.asset_check_keys])
+        for name, layer in layers.items()
     }
+    parsed_checks = [
+        "parsed_movies:entries_plus_quarantined_equal_diary_rows",
+        "parsed_movies:no_duplicate_entries",
+        "parsed_movies:ratings_in_half_steps",
+    ]
+    tail = ["enriched_movies", "enriched_movies:low_confidence_matches", "movie_stats"]
     assert selected == {
-        "upload_job": ["enriched_movies", "movie_stats", "parsed_movies", "raw_diary"],
-        "enrichment_sweep_job": ["enriched_movies", "movie_stats"],
-        "tmdb_refresh_job": ["enriched_movies", "movie_stats"],
+        "upload_job": sorted(["raw_diary", "parsed_movies", *parsed_checks, *tail]),
+        "enrichment_sweep_job": tail,
+        "tmdb_refresh_job": tail,
+    }
+
+
+def test_the_parse_checks_that_guard_correctness_block_downstream():
+    graph = defs.get_repository_def().asset_graph
+    assert {key.to_user_string() for key in graph.asset_check_keys if graph.get(key).blocking} == {
+        "parsed_movies:entries_plus_quarantined_equal_diary_rows",
+        "parsed_movies:no_duplicate_entries",
     }

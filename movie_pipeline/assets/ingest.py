@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 import polars as pl
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.partitions import uploads_partitions
@@ -16,7 +16,6 @@ from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats.markdown import escape_markdown
 
 DIARY = "diary.csv"
-VALID_RATINGS = [r / 2 for r in range(1, 11)]
 
 
 @dg.asset(partitions_def=uploads_partitions, group_name="ingest", kinds={"polars", "sqlite"})
@@ -65,11 +64,6 @@ def raw_diary(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg
     group_name="ingest",
     deps=[raw_diary],
     kinds={"polars", "sqlite"},
-    check_specs=[
-        dg.AssetCheckSpec("entries_plus_quarantined_equal_diary_rows", asset="parsed_movies"),
-        dg.AssetCheckSpec("ratings_in_half_steps", asset="parsed_movies"),
-        dg.AssetCheckSpec("no_duplicate_entries", asset="parsed_movies"),
-    ],
 )
 def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg.MaterializeResult:
     """Normalized diary entries and the distinct films of the upload; bad rows go to quarantine."""
@@ -86,7 +80,6 @@ def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -
     for row in parsed.quarantine.head(20).iter_rows(named=True):
         context.log.warning(f"quarantined {row['source_file']} line {row['line']}: {row['reason']}")
 
-    diary_rows = raw.filter(pl.col("source_file") == DIARY).height
     diary_quarantined = parsed.quarantine.filter(pl.col("source_file") == DIARY).height
     return dg.MaterializeResult(
         metadata={
@@ -97,39 +90,7 @@ def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -
             "rewatches": int(parsed.entries["rewatch"].sum()),
             "preview": dg.MetadataValue.md(_markdown_table(parsed.entries.select("watched_date", "name", "year", "rating").head(10))),
         },
-        check_results=_entry_checks(engine, upload, diary_rows),
     )
-
-
-def _entry_checks(engine, upload: str, diary_rows: int) -> list[dg.AssetCheckResult]:
-    """Checked against what was stored, not the in-memory frames, so a lost write shows up."""
-    entries, quarantine = db.entries.c, db.quarantine.c
-    with engine.connect() as conn:
-        kept = conn.scalar(select(func.count()).where(entries.upload == upload))
-        rejected = conn.scalar(select(func.count()).where(quarantine.upload == upload, quarantine.source_file == DIARY))
-        bad_ratings = conn.scalar(
-            select(func.count()).where(entries.upload == upload, entries.rating.is_not(None), entries.rating.not_in(VALID_RATINGS))
-        )
-        duplicated_uris = conn.scalar(
-            select(func.count()).select_from(
-                select(entries.letterboxd_uri)
-                .where(entries.upload == upload, entries.letterboxd_uri.is_not(None))
-                .group_by(entries.letterboxd_uri)
-                .having(func.count() > 1)
-                .subquery()
-            )
-        )
-    return [
-        dg.AssetCheckResult(
-            check_name="entries_plus_quarantined_equal_diary_rows",
-            passed=kept + rejected == diary_rows,
-            metadata={"entries": kept, "quarantined": rejected, "diary_rows": diary_rows},
-        ),
-        dg.AssetCheckResult(check_name="ratings_in_half_steps", passed=bad_ratings == 0, metadata={"bad_ratings": bad_ratings}),
-        dg.AssetCheckResult(
-            check_name="no_duplicate_entries", passed=duplicated_uris == 0, metadata={"duplicated_entry_uris": duplicated_uris}
-        ),
-    ]
 
 
 def _markdown_table(frame: pl.DataFrame) -> str:

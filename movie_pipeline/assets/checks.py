@@ -1,0 +1,68 @@
+"""The checks of parsed_movies, read back from the film database so that a parse bug or a lost write shows up.
+
+The count and duplicate checks block: a failure stops enrichment and stats for the upload in the same run.
+"""
+
+import dagster as dg
+from sqlalchemy import func, select
+
+from movie_pipeline import database as db
+from movie_pipeline.assets.ingest import DIARY, parsed_movies
+from movie_pipeline.resources import PipelineStorage
+from movie_pipeline.stats.markdown import escape_markdown
+
+VALID_RATINGS = [r / 2 for r in range(1, 11)]
+
+
+@dg.asset_check(asset=parsed_movies, blocking=True)
+def entries_plus_quarantined_equal_diary_rows(
+    context: dg.AssetCheckExecutionContext, storage: PipelineStorage
+) -> dg.AssetCheckResult:
+    """Every diary row read is stored once: as an entry, or as a quarantine row."""
+    upload = context.partition_key
+    raw, entries, quarantine = db.raw_rows.c, db.entries.c, db.quarantine.c
+    with storage.engine().connect() as conn:
+        diary_rows = conn.scalar(select(func.count()).where(raw.upload == upload, raw.source_file == DIARY))
+        kept = conn.scalar(select(func.count()).where(entries.upload == upload))
+        rejected = conn.scalar(select(func.count()).where(quarantine.upload == upload, quarantine.source_file == DIARY))
+    return dg.AssetCheckResult(
+        passed=kept + rejected == diary_rows,
+        metadata={"entries": kept, "quarantined": rejected, "diary_rows": diary_rows, "unaccounted": diary_rows - kept - rejected},
+    )
+
+
+@dg.asset_check(asset=parsed_movies)
+def ratings_in_half_steps(context: dg.AssetCheckExecutionContext, storage: PipelineStorage) -> dg.AssetCheckResult:
+    """Stored ratings are half stars from 0.5 to 5."""
+    entries = db.entries.c
+    with storage.engine().connect() as conn:
+        bad_ratings = conn.scalar(
+            select(func.count()).where(
+                entries.upload == context.partition_key, entries.rating.is_not(None), entries.rating.not_in(VALID_RATINGS)
+            )
+        )
+    return dg.AssetCheckResult(passed=bad_ratings == 0, metadata={"bad_ratings": bad_ratings})
+
+
+@dg.asset_check(asset=parsed_movies, blocking=True)
+def no_duplicate_entries(context: dg.AssetCheckExecutionContext, storage: PipelineStorage) -> dg.AssetCheckResult:
+    """No two stored entries share a diary entry URI (one URI per viewing)."""
+    entries = db.entries.c
+    duplicated = (
+        select(entries.letterboxd_uri)
+        .where(entries.upload == context.partition_key, entries.letterboxd_uri.is_not(None))
+        .group_by(entries.letterboxd_uri)
+        .having(func.count() > 1)
+    )
+    with storage.engine().connect() as conn:
+        uris = conn.scalars(duplicated.order_by(entries.letterboxd_uri)).all()
+    return dg.AssetCheckResult(
+        passed=not uris,
+        metadata={
+            "duplicated_entry_uris": len(uris),
+            "examples": dg.MetadataValue.md("\n".join(f"- {escape_markdown(uri)}" for uri in uris[:20]) or "none"),
+        },
+    )
+
+
+parsed_movies_checks = [entries_plus_quarantined_equal_diary_rows, ratings_in_half_steps, no_duplicate_entries]
