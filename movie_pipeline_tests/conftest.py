@@ -1,18 +1,18 @@
-"""Shared fixtures: a temp data folder and film database per test, and a throwaway PostgreSQL database."""
+"""Shared fixtures: a temp data folder and film database, a test Dagster instance, and throwaway PostgreSQL databases."""
 
 import os
-import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import dagster as dg
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from movie_pipeline.resources import PipelineStorage
+from movie_pipeline_tests.postgres_support import postgres_server_url, throwaway_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LETTERBOXD = FIXTURES / "letterboxd"
-DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
@@ -26,21 +26,31 @@ def storage(data_dir: Path) -> PipelineStorage:
     return PipelineStorage(data_dir=str(data_dir), database_url=f"sqlite:///{data_dir / 'movie_pipeline.db'}")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A fresh database inside the test server, dropped afterwards. Skips loudly off CI; fails in CI."""
-    server_url = make_url(os.environ.get("MOVIE_PIPELINE_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"movie_pipeline_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # any connection failure means "no server here"
-        message = f"PostgreSQL at {server_url.render_as_string(hide_password=True)} is unreachable: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(f"SKIPPING POSTGRES TESTS: {message}")
-    yield server_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def new_postgres_database() -> Iterator[Callable[[], str]]:
+    """Makes fresh databases in the test server, all dropped afterwards. Skips loudly off CI; fails in CI."""
+    with ExitStack() as databases:
+
+        def new() -> str:
+            try:
+                return databases.enter_context(throwaway_database("movie_pipeline_test"))
+            except Exception as error:  # any connection failure means "no server here"
+                server = postgres_server_url().render_as_string(hide_password=True)
+                message = f"PostgreSQL at {server} is unreachable: {error}"
+                if os.environ.get("CI") == "true":
+                    pytest.fail(message)
+                pytest.skip(f"SKIPPING POSTGRES TESTS: {message}")
+
+        yield new
+
+
+@pytest.fixture
+def postgres_url(new_postgres_database: Callable[[], str]) -> str:
+    """A fresh database in the test server, dropped afterwards."""
+    return new_postgres_database()

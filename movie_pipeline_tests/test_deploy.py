@@ -2,11 +2,9 @@
 instance `make dev` writes turn on Dagster's recovery: run monitoring, run retries, freed pool slots."""
 
 import shutil
-import uuid
 
 import dagster as dg
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
@@ -27,15 +25,8 @@ def assert_recovers_dead_runs(instance: dg.DagsterInstance) -> None:
 
 @pytest.fixture
 def dagster_postgres_url(postgres_url, monkeypatch):
-    url = make_url(postgres_url)
-    name = f"dagster_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("DAGSTER_POSTGRES_URL", url.set(drivername="postgresql+psycopg2", database=name).render_as_string(hide_password=False))
-    yield
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    url = make_url(postgres_url).set(drivername="postgresql+psycopg2")  # the driver dagster-postgres uses
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", url.render_as_string(hide_password=False))
 
 
 @pytest.mark.postgres

@@ -33,6 +33,7 @@ from movie_pipeline import database as db
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.letterboxd import errors, reader
+from movie_pipeline_tests.materialize_support import metadata_of
 from movie_pipeline_tests.test_letterboxd.real_exports import film_pairs, root_files, upload_path
 from movie_pipeline_tests.test_sensors.upload_ticks import Ticks
 
@@ -419,11 +420,6 @@ def test_the_matrix_has_at_least_40_classes():
 
 def materialize(ticks: Ticks, assets: list, key: str) -> dg.ExecuteInProcessResult:
     return dg.materialize(assets, partition_key=key, instance=ticks.instance, resources={"storage": ticks.storage}, raise_on_error=False)
-
-
-def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    (event,) = result.asset_materializations_for_node(asset)
-    return {name: value.value for name, value in event.metadata.items()}
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:

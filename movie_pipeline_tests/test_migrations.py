@@ -25,7 +25,6 @@ from sqlalchemy import (
     create_engine,
     select,
 )
-from sqlalchemy.schema import CreateSchema, DropSchema
 
 from movie_pipeline import database as db
 from movie_pipeline.migrations import (
@@ -47,25 +46,11 @@ MATCHES = {"found": 603, "override": 680, "pending": None, "not_found": None}
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def new_database(request, tmp_path) -> Iterator[Callable[[], str]]:
-    """Makes URLs of empty databases: SQLite files, or schemas of the test PostgreSQL (dropped afterwards)."""
+    """Makes URLs of empty databases: SQLite files, or databases of the test PostgreSQL (dropped afterwards)."""
     if request.param == "sqlite":
         yield lambda: f"sqlite:///{tmp_path / uuid.uuid4().hex[:8]}.db"
-        return
-    server = create_engine(request.getfixturevalue("postgres_url"))
-    schemas: list[str] = []
-
-    def new_schema() -> str:
-        schemas.append(f"migrations_{uuid.uuid4().hex[:8]}")
-        with server.begin() as conn:
-            conn.execute(CreateSchema(schemas[-1]))
-        url = server.url.update_query_dict({"options": f"-csearch_path={schemas[-1]}"})
-        return url.render_as_string(hide_password=False)
-
-    yield new_schema
-    with server.begin() as conn:
-        for schema in schemas:
-            conn.execute(DropSchema(schema, cascade=True))
-    server.dispose()
+    else:
+        yield request.getfixturevalue("new_postgres_database")
 
 
 def build_from_baseline_ddl(url: str) -> MetaData:

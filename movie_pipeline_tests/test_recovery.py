@@ -9,13 +9,12 @@ import csv
 import os
 import signal
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 
 from movie_pipeline import database as db
 from movie_pipeline.launch import bring_instance_config_up_to_date
@@ -70,7 +69,7 @@ def deployment(request, tmp_path):
         database_url = f"sqlite:///{data_dir / 'movie_pipeline.db'}"
         bring_instance_config_up_to_date(home / "dagster.yaml")
     else:
-        database_url = fresh_postgres_database(request, request.getfixturevalue("postgres_url"))
+        database_url = request.getfixturevalue("postgres_url")
     options = StandinOptions(accepted_credentials=frozenset({TOKEN}), latency_s=(0.3, 0.6))
     with StandinThread(options) as standin:
         env = {
@@ -90,22 +89,6 @@ def deployment(request, tmp_path):
             for dev in deployment.started:
                 dev.stop()
             engine.dispose()
-
-
-def fresh_postgres_database(request, server_url: str) -> str:
-    url = make_url(server_url)
-    name = f"recovery_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    request.addfinalizer(drop)
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)

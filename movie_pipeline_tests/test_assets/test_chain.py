@@ -17,6 +17,7 @@ from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.sensors.enrichment_sweep_sensor import enrichment_sweep_sensor
 from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 from movie_pipeline_tests.conftest import LETTERBOXD
+from movie_pipeline_tests.materialize_support import metadata_of
 
 TOKEN = "chain-test-token-5b1e9c"
 ALL_ASSETS = [raw_diary, parsed_movies, enriched_movies, movie_stats]
@@ -28,22 +29,11 @@ def standin():
         yield standin
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
 def run_chain(storage, tmdb, instance, key, assets=ALL_ASSETS) -> dg.ExecuteInProcessResult:
     instance.add_dynamic_partitions(uploads_partitions.name, [key])
     return dg.materialize(
         assets, partition_key=key, instance=instance, resources={"storage": storage, "tmdb": tmdb}, raise_on_error=False
     )
-
-
-def metadata_of(result, asset: str) -> dict:
-    (event,) = result.asset_materializations_for_node(asset)
-    return {k: v.value for k, v in event.metadata.items()}
 
 
 def drop_melvin(data_dir) -> str:

@@ -17,6 +17,7 @@ from movie_pipeline.assets.ingest import parsed_movies, raw_diary
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline_tests.conftest import LETTERBOXD
+from movie_pipeline_tests.materialize_support import metadata_of
 
 EXPORTS = sorted(p.name for p in LETTERBOXD.iterdir() if p.is_dir())
 FILM_FILES = ("diary.csv", "watched.csv", "ratings.csv", "reviews.csv")
@@ -56,17 +57,6 @@ def materialize_ingest(storage: PipelineStorage, key: str, instance) -> dg.Execu
         resources={"storage": storage},
         raise_on_error=False,
     )
-
-
-def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict:
-    (event,) = result.asset_materializations_for_node(asset)
-    return {k: v.value for k, v in event.metadata.items()}
-
-
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
 
 
 @pytest.mark.parametrize("export", EXPORTS)

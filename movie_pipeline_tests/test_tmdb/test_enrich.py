@@ -4,13 +4,11 @@ import asyncio
 import json
 import re
 import traceback
-import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from movie_pipeline import database as db
 from movie_pipeline.tmdb import enrich
@@ -338,24 +336,9 @@ async def test_a_refresh_that_fails_gives_the_film_back_for_a_later_one(tmp_path
     assert fetched_at.replace(tzinfo=None) == T0.replace(tzinfo=None)
 
 
-@pytest.fixture
-def postgres_schema_url(postgres_url):
-    """The test database's URL with a fresh schema first on the search path; the schema is dropped afterwards."""
-    schema = f"enrich_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
-async def test_enrichment_on_postgresql(postgres_schema_url):
-    engine = db.make_engine(postgres_schema_url)
+async def test_enrichment_on_postgresql(postgres_url):
+    engine = db.make_engine(postgres_url)
     films = films_frame([(name, year) for name, year, _ in WELL_KNOWN[:4]] + [("Parasite", 2019)])
     try:
         async with running_standin(StandinOptions()) as standin:
