@@ -9,27 +9,11 @@ from typing import Any
 
 import polars as pl
 
-ENTRY_SCHEMA = {
-    "line": pl.Int64,
-    "film_key": pl.String,
-    "name": pl.String,
-    "year": pl.Int32,
-    "letterboxd_uri": pl.String,
-    "logged_date": pl.Date,
-    "watched_date": pl.Date,
-    "rating": pl.Float64,
-    "rewatch": pl.Boolean,
-    "tags": pl.List(pl.String),
-    "has_review": pl.Boolean,
-}
+from movie_pipeline.letterboxd.parse import ENTRIES_SCHEMA, FILMS_SCHEMA
 
+# A film's row, its match and its TMDB details, as assets/stats.py's film_details_query reads them.
 DETAIL_SCHEMA = {
-    "film_key": pl.String,
-    "name": pl.String,
-    "year": pl.Int32,
-    "letterboxd_uri": pl.String,
-    "rating": pl.Float64,
-    "in_diary": pl.Boolean,
+    **FILMS_SCHEMA,
     "status": pl.String,
     "tmdb_id": pl.Int64,
     "confidence": pl.Float64,
@@ -80,7 +64,7 @@ def entries_frame(films: list[dict[str, Any]], rows: list[tuple]) -> pl.DataFram
                 "has_review": reviewed,
             }
         )
-    return pl.DataFrame(entries, schema=ENTRY_SCHEMA)
+    return pl.DataFrame(entries, schema=ENTRIES_SCHEMA)
 
 
 def film(key: str, name: str, year: int | None, status: str | None = None, **tmdb: Any) -> dict[str, Any]:

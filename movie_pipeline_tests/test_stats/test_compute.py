@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
+from movie_pipeline.letterboxd.parse import ENTRIES_SCHEMA
 from movie_pipeline.stats.compute import STATS_SCHEMA, ViewingStats, compute_stats, milestone_numbers
 from movie_pipeline_tests.test_stats.frames import (
     DETAIL_SCHEMA,
-    ENTRY_SCHEMA,
     details_frame,
     diary,
     entries_frame,
@@ -244,7 +244,7 @@ def test_a_busy_day_of_short_films_is_not_a_placeholder() -> None:
 
 
 def test_empty_inputs_give_zero_headline_values() -> None:
-    stats = compute_stats(pl.DataFrame(schema=ENTRY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA))
+    stats = compute_stats(pl.DataFrame(schema=ENTRIES_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA))
     assert stats.years == []
     assert counts(stats, "headline") == {
         "entries": 0,

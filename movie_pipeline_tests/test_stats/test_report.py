@@ -7,11 +7,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from movie_pipeline.letterboxd.parse import ENTRIES_SCHEMA
 from movie_pipeline.stats.compute import ViewingStats, compute_stats
 from movie_pipeline.stats.report import UnknownPeriodError, render_report, write_reports
 from movie_pipeline_tests.test_stats.frames import (
     DETAIL_SCHEMA,
-    ENTRY_SCHEMA,
     FILMS,
     details_frame,
     diary,
@@ -111,7 +111,7 @@ def test_unknown_period_is_an_error() -> None:
 
 
 def test_empty_upload_renders_a_page() -> None:
-    stats = compute_stats(pl.DataFrame(schema=ENTRY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA))
+    stats = compute_stats(pl.DataFrame(schema=ENTRIES_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA))
     page = render_report(stats, title="Nobody")
     assert "This upload has no diary entries." in page and ATTRIBUTION in page
 

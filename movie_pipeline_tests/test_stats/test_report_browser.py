@@ -8,11 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from movie_pipeline.letterboxd.parse import ENTRIES_SCHEMA
 from movie_pipeline.stats.compute import ViewingStats, compute_stats
 from movie_pipeline.stats.report import write_reports
 from movie_pipeline_tests.browser import dump_dom, screenshot
 from movie_pipeline_tests.conftest import LETTERBOXD
-from movie_pipeline_tests.test_stats.frames import DETAIL_SCHEMA, ENTRY_SCHEMA, diary
+from movie_pipeline_tests.test_stats.frames import DETAIL_SCHEMA, diary
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +65,7 @@ def unenriched_stats_of_real_export(rows: list[dict[str, str]]) -> ViewingStats:
     details = films.with_columns(
         [pl.lit(None, dtype).alias(c) for c, dtype in DETAIL_SCHEMA.items() if c not in films.columns]
     )
-    return compute_stats(entries.cast(ENTRY_SCHEMA), details.select(DETAIL_SCHEMA.keys()).cast(DETAIL_SCHEMA))
+    return compute_stats(entries.cast(ENTRIES_SCHEMA), details.select(DETAIL_SCHEMA.keys()).cast(DETAIL_SCHEMA))
 
 
 def test_real_export_report_renders_and_screenshots(tmp_path: Path) -> None:
