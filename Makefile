@@ -22,7 +22,8 @@ test: $(INSTALLED)  ## the whole test suite
 dev: $(INSTALLED)  ## the Dagster UI with the daemon (http://127.0.0.1:3000)
 	$(PY) -m movie_pipeline.launch dev
 
-bench: $(INSTALLED)  ## the benchmarks, printed as tables
+bench: $(INSTALLED)  ## the benchmarks, printed as tables (~7 min; bench_load.py, ~15 min, runs on its own)
 	$(PY) benchmarks/bench_parse.py
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_enrich.py
+	$(PY) benchmarks/bench_budget.py

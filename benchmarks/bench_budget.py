@@ -11,18 +11,17 @@ that server is unreachable.
 """
 
 import argparse
-import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+import measure  # noqa: F401 (it puts the repo root, and so movie_pipeline_tests, on sys.path)
 from sqlalchemy.exc import OperationalError
 
 from movie_pipeline.database import make_engine
+from movie_pipeline_tests.postgres_support import throwaway_database
 from movie_pipeline_tests.test_tmdb.budget_support import (
     TMDB_CONNECTIONS_PER_IP,
     SharedBudgetRun,
@@ -30,7 +29,6 @@ from movie_pipeline_tests.test_tmdb.budget_support import (
     run_clients_together,
 )
 
-DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TIME_RATIO_TARGET = 1.15
 
 
@@ -40,22 +38,7 @@ def sqlite_database() -> Iterator[str]:
         yield f"sqlite:///{Path(folder) / 'films.db'}"
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    server = make_url(os.environ.get("MOVIE_PIPELINE_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"bench_budget_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def measure(database, clients: int, films_per_client: int) -> SharedBudgetRun:
+def run_scenario(database, clients: int, films_per_client: int) -> SharedBudgetRun:
     with database() as url:
         make_engine(url).dispose()  # the schema, before the clients race to create it
         return run_clients_together(url, disjoint_corpus_films(clients, films_per_client, seed=clients))
@@ -95,10 +78,10 @@ def main() -> None:
     args = parser.parse_args()
     scenarios = [(3, 60)] if args.quick else [(2, 100), (3, 100), (5, 100)]
     rows = []
-    for label, database in (("SQLite", sqlite_database), ("PostgreSQL", postgres_database)):
+    for label, database in (("SQLite", sqlite_database), ("PostgreSQL", partial(throwaway_database, "bench_budget"))):
         for clients, films in scenarios:
             try:
-                rows.append((label, measure(database, clients, films)))
+                rows.append((label, run_scenario(database, clients, films)))
             except OperationalError as error:
                 print(f"SKIPPING {label}: {error.orig}")
                 break

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import aiohttp
 import polars as pl
+from measure import peak_rss_mib, reset_peak_rss_mib
 
 from movie_pipeline.database import make_engine
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient
@@ -47,8 +48,8 @@ MAX_CONNECTIONS = 10
 class ClientRun:
     wall_s: float
     found: int
-    peak_rss_mb: float
-    rss_growth_mb: float
+    peak_rss_mib: float
+    rss_growth_mib: float
 
 
 @dataclass(frozen=True)
@@ -68,23 +69,6 @@ def corpus_films(count: int) -> list[tuple[str, int]]:
     return random.Random(2017).sample(dated, count)
 
 
-def rss_mb() -> float:
-    """Resident memory now; also restarts the peak count, so peak_rss_mb() covers only what follows."""
-    Path("/proc/self/clear_refs").write_text("5")  # Linux: reset VmHWM
-    return _status_mb("VmRSS")
-
-
-def peak_rss_mb() -> float:
-    return _status_mb("VmHWM")
-
-
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024  # kB
-    raise RuntimeError(f"no {field} in /proc/self/status (the benchmark needs Linux)")
-
-
 # --- the two clients, each run in a fresh process -----------------------------------------------------------
 
 
@@ -96,11 +80,11 @@ def run_pipeline(films: list[tuple[str, int]], base_url: str, token: str, databa
             "year": [year for _, year in films],
             "letterboxd_uri": [None] * len(films),
         },
-        schema={"film_key": pl.Utf8, "name": pl.Utf8, "year": pl.Int32, "letterboxd_uri": pl.Utf8},
+        schema={"film_key": pl.String, "name": pl.String, "year": pl.Int32, "letterboxd_uri": pl.String},
     )
     config = TmdbConfig(base_url=base_url, read_access_token=token, max_concurrency=CONCURRENCY, max_rate=GENEROUS_RATE)
     engine = make_engine(database)
-    before = rss_mb()
+    before = reset_peak_rss_mib()
     started = time.monotonic()
     summary = asyncio.run(
         enrich_films(
@@ -113,16 +97,16 @@ def run_pipeline(films: list[tuple[str, int]], base_url: str, token: str, databa
         )
     )
     wall = time.monotonic() - started
-    peak = peak_rss_mb()
+    peak = peak_rss_mib()
     return ClientRun(wall, summary.found + summary.overrides, peak, peak - before)
 
 
 def run_seed_plan(films: list[tuple[str, int]], base_url: str, token: str, _database: str) -> ClientRun:
-    before = rss_mb()
+    before = reset_peak_rss_mib()
     started = time.monotonic()
     found = asyncio.run(seed_plan(films, base_url, token))
     wall = time.monotonic() - started
-    peak = peak_rss_mb()
+    peak = peak_rss_mib()
     return ClientRun(wall, found, peak, peak - before)
 
 
@@ -183,7 +167,7 @@ def scenario_rows(films_count: int, setup_s: float, workdir: Path, pool_context)
 def print_table(rows: list[Row]) -> None:
     header = (
         f"{'scenario':<12} {'films':>5}  {'client':<17} {'wall s':>7} {'bound s':>7} {'÷bound':>6} "
-        f"{'÷pipeline bound':>15} {'requests':>8} {'TCP conns':>9} {'found':>5} {'peak RSS MB':>11} {'(+run)':>7}"
+        f"{'÷pipeline bound':>15} {'requests':>8} {'TCP conns':>9} {'found':>5} {'peak RSS MiB':>12} {'(+run)':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -194,7 +178,7 @@ def print_table(rows: list[Row]) -> None:
         print(
             f"{row.scenario:<12} {row.films:>5}  {row.client:<17} {row.run.wall_s:>7.2f} {row.bound_s:>7.2f} "
             f"{ratio:>6} {row.run.wall_s / pipeline_bound:>15.3f} {row.requests:>8} {row.connections:>9} "
-            f"{row.run.found:>5} {row.run.peak_rss_mb:>11.1f} {row.run.rss_growth_mb:>+7.1f}"
+            f"{row.run.found:>5} {row.run.peak_rss_mib:>12.1f} {row.run.rss_growth_mib:>+7.1f}"
         )
 
 

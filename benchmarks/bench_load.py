@@ -1,7 +1,7 @@
 """20 Letterboxd exports (more than 5,000 distinct films) dropped at once into a real `dagster dev`, as a printed table.
 
-    .venv/bin/python -m benchmarks.bench_load                 # from the repo root (~10-20 min on 2 cores)
-    .venv/bin/python -m benchmarks.bench_load --json out.json # also keep the figures
+    .venv/bin/python benchmarks/bench_load.py                 # ~10-20 min on 2 cores, so not in `make bench`
+    .venv/bin/python benchmarks/bench_load.py --json out.json # also keep the figures
 
 The exports are diary.csv files of real titles and years from the stand-in's corpus, seeded; each holds 260 films
 of its own and 40 from a pool of 300 that people share. The stand-in runs as its own process: 10-40 ms latency,
@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import measure  # noqa: F401 (it puts the repo root, and so movie_pipeline_tests, on sys.path)
+
 from movie_pipeline_tests.load_run import LoadPlan, run_load
 
 TWENTY_UPLOADS = LoadPlan(exports=20, films_per_export=300, shared_pool=300, shared_per_export=40)
@@ -26,7 +28,7 @@ TIMEOUT_S = 45 * 60
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_load", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as work_dir:

@@ -15,10 +15,11 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+
+from measure import best_of, peak_rss_mib, reset_peak_rss_mib
 
 from movie_pipeline.letterboxd.parse import parse_export
 from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
@@ -119,20 +120,9 @@ def write_synthetic_diary(folder: Path, rows: int, seed: int = 1) -> None:
 def measure(method: str, export_dir: Path) -> dict[str, float]:
     """Runs in the child process: best wall time of REPEATS, and the peak RSS growth over them."""
     run: Callable[[Path], int] = {"pipeline": pipeline, "baseline": baseline}[method]
-    rss_before = _status_kib("VmRSS")
-    timings = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        run(export_dir)
-        timings.append(time.perf_counter() - started)
-    return {"seconds": min(timings), "peak_mib": (_status_kib("VmHWM") - rss_before) / 1024}
-
-
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field} (this benchmark measures memory on Linux only)")
+    before = reset_peak_rss_mib()
+    seconds = best_of(REPEATS, lambda: run(export_dir))
+    return {"seconds": seconds, "peak_mib": peak_rss_mib() - before}
 
 
 def _in_child(method: str, export_dir: Path) -> dict[str, float]:
