@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from movie_pipeline import database as db
 from movie_pipeline.assets.checks import parsed_movies_checks
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline_tests.conftest import LETTERBOXD
@@ -49,7 +50,7 @@ def drop(export: Path, uploads: Path) -> Path:
 
 
 def materialize_ingest(storage: PipelineStorage, key: str, instance) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions("uploads", [key])
+    instance.add_dynamic_partitions(uploads_partitions.name, [key])
     return dg.materialize(
         [raw_diary, parsed_movies, *parsed_movies_checks],
         partition_key=key,
