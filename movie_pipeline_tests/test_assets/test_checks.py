@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.ingest import parsed_movies
+from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.definitions import defs
 from movie_pipeline.jobs import upload_job
 from movie_pipeline.letterboxd.uploads import upload_key
@@ -43,7 +44,7 @@ def run_upload_job(standin, storage, data_dir, instance):
     """Runs the code location's upload_job on melvincarvalho's export, with the test's storage and the stand-in."""
     key = upload_key(shutil.copytree(LETTERBOXD / "melvincarvalho", data_dir / "uploads" / "melvincarvalho"))
     storage.engine()  # the film database exists, so a test can install its tampering trigger before the run
-    instance.add_dynamic_partitions("uploads", [key])
+    instance.add_dynamic_partitions(uploads_partitions.name, [key])
     tmdb = TmdbResource(base_url=standin.base_url, read_access_token=TOKEN, max_rate=200)
     location = dg.Definitions(
         assets=defs.assets, asset_checks=defs.asset_checks, jobs=[upload_job], resources={"storage": storage, "tmdb": tmdb}
