@@ -24,13 +24,24 @@ from measure import best_of, peak_rss_mib, reset_peak_rss_mib
 from movie_pipeline.letterboxd.parse import parse_export
 from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
 
-FIXTURE_EXPORT = Path(__file__).resolve().parent.parent / "movie_pipeline_tests" / "fixtures" / "letterboxd" / "fsanchez83"
+FIXTURE_EXPORT = (
+    Path(__file__).resolve().parent.parent / "movie_pipeline_tests" / "fixtures" / "letterboxd" / "fsanchez83"
+)
 SYNTHETIC_ROWS = 100_000
 REPEATS = 3
 TARGET_SECONDS = 1.0
 HEADER = ["Date", "Name", "Year", "Letterboxd URI", "Rating", "Rewatch", "Tags", "Watched Date"]
 RATINGS = ["", "", "", "0.5", "1", "1.5", "2", "2.5", "3", "3", "3.5", "3.5", "4", "4", "4.5", "5"]
-TAGS = ["", "", "", "on-netflix", "in-theaters", "a24, in-theaters", "criterion-collection, on-bd", "rewatch, with-friends"]
+TAGS = [
+    "",
+    "",
+    "",
+    "on-netflix",
+    "in-theaters",
+    "a24, in-theaters",
+    "criterion-collection, on-bd",
+    "rewatch, with-friends",
+]
 
 
 def pipeline(export_dir: Path) -> int:
@@ -44,7 +55,13 @@ def baseline(export_dir: Path) -> int:
     with open(export_dir / "diary.csv", newline="", encoding="utf-8") as stream:
         for line, row in enumerate(csv.DictReader(stream), start=2):
             reason = _baseline_reason(row)
-            identity = row["Letterboxd URI"] or (row["Name"], row["Year"], row["Watched Date"], row["Date"], row["Rating"])
+            identity = row["Letterboxd URI"] or (
+                row["Name"],
+                row["Year"],
+                row["Watched Date"],
+                row["Date"],
+                row["Rating"],
+            )
             if reason is None and identity in seen:
                 reason = "duplicate"
             if reason is not None:
@@ -52,7 +69,9 @@ def baseline(export_dir: Path) -> int:
                 continue
             seen.add(identity)
             year = int(row["Year"]) if row["Year"] else None
-            key = films.setdefault((row["Name"], year), hashlib.sha1(f"{row['Name']}\x1f{year or ''}".encode()).hexdigest()[:16])
+            key = films.setdefault(
+                (row["Name"], year), hashlib.sha1(f"{row['Name']}\x1f{year or ''}".encode()).hexdigest()[:16]
+            )
             logged = date.fromisoformat(row["Date"]) if row["Date"] else None
             entries.append(
                 {
@@ -83,7 +102,9 @@ def _baseline_reason(row: dict[str, str]) -> str | None:
             return f"bad {column}"
     if not row["Date"] and not row["Watched Date"]:
         return "no dates"
-    if row["Rating"] and not (row["Rating"].replace(".", "", 1).isdigit() and (float(row["Rating"]) * 2) in range(1, 11)):
+    if row["Rating"] and not (
+        row["Rating"].replace(".", "", 1).isdigit() and (float(row["Rating"]) * 2) in range(1, 11)
+    ):
         return "bad Rating"
     if row.get("Rewatch") not in (None, "", "Yes"):
         return "bad Rewatch"

@@ -285,7 +285,9 @@ def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) ->
     conn.execute(statement, list(rows))
 
 
-def frame_rows(frame: pl.DataFrame, *, upload: str | None = None, json_columns: Sequence[str] = ()) -> list[dict[str, Any]]:
+def frame_rows(
+    frame: pl.DataFrame, *, upload: str | None = None, json_columns: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """Rows ready for insert: list columns become JSON text, and the partition key is added."""
     if upload is not None:
         frame = frame.with_columns(upload=pl.lit(upload))

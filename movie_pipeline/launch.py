@@ -1,7 +1,7 @@
 """`make demo` and `make dev`: run against real TMDB when credentials are set, else the bundled stand-in.
 
-    python -m movie_pipeline.launch demo   # the whole chain on the bundled sample, then a summary
-    python -m movie_pipeline.launch dev    # dagster dev (webserver + daemon) on this code location
+python -m movie_pipeline.launch demo   # the whole chain on the bundled sample, then a summary
+python -m movie_pipeline.launch dev    # dagster dev (webserver + daemon) on this code location
 """
 
 import argparse
@@ -110,8 +110,18 @@ def run_demo() -> int:
 
 
 SHOWN_METADATA = (
-    "dagster/row_count", "quarantined_rows", "films", "found", "not_found", "pending", "overrides",
-    "tmdb_requests", "cache_hits", "retries", "duration_s", "report_path",
+    "dagster/row_count",
+    "quarantined_rows",
+    "films",
+    "found",
+    "not_found",
+    "pending",
+    "overrides",
+    "tmdb_requests",
+    "cache_hits",
+    "retries",
+    "duration_s",
+    "report_path",
 )
 
 

@@ -56,7 +56,9 @@ def enriching_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun
 def runs_awaiting_retry(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     recently = datetime.now(timezone.utc) - RETRY_GRACE
     failed = instance.get_runs(
-        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE], tags={WILL_RETRY_TAG: "true"}, updated_after=recently)
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.FAILURE], tags={WILL_RETRY_TAG: "true"}, updated_after=recently
+        )
     )
     return [run for run in failed if AUTO_RETRY_RUN_ID_TAG not in run.tags]
 
@@ -113,7 +115,10 @@ def uploads_left_by_dead_runs(instance: dg.DagsterInstance, known: set[str]) -> 
     stranded = []
     for upload in reversed(list(candidates)):
         history = [
-            run for run in instance.get_runs(filters=dg.RunsFilter(tags={PARTITION_TAG: upload}), limit=MAX_CONSECUTIVE_DEATHS + 2)
+            run
+            for run in instance.get_runs(
+                filters=dg.RunsFilter(tags={PARTITION_TAG: upload}), limit=MAX_CONSECUTIVE_DEATHS + 2
+            )
             if includes_enrichment(instance, run)
         ]
         deaths = next((i for i, run in enumerate(history) if not died(run)), len(history))

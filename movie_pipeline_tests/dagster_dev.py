@@ -30,7 +30,11 @@ class DagsterDev:
         dagster = Path(sys.executable).parent / "dagster"
         self.process = subprocess.Popen(
             [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)],
-            cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def graphql(self, query: str) -> dict:

@@ -55,8 +55,16 @@ class DiaryEntry:
     def row(self) -> list[str]:
         rating = "" if self.rating is None else f"{self.rating:g}"
         logged = self.watched + timedelta(days=1)
-        return [logged.isoformat(), self.name, "" if self.year is None else str(self.year), self.uri, rating, "Yes" if self.rewatch else "",
-                "", self.watched.isoformat()]
+        return [
+            logged.isoformat(),
+            self.name,
+            "" if self.year is None else str(self.year),
+            self.uri,
+            rating,
+            "Yes" if self.rewatch else "",
+            "",
+            self.watched.isoformat(),
+        ]
 
 
 def plan_exports(plan: LoadPlan) -> dict[str, list[DiaryEntry]]:
@@ -200,7 +208,8 @@ class LoadFigures:
     def problems(self) -> list[str]:
         """Each required figure that is off, in words; empty when the run met every requirement."""
         required = {
-            f"{self.uploads - self.uploads_complete} upload(s) without movie_stats": self.uploads_complete < self.uploads,
+            f"{self.uploads - self.uploads_complete} upload(s) without movie_stats": self.uploads_complete
+            < self.uploads,
             f"{self.pending_left} film(s) still pending": self.pending_left > 0,
             f"enriching runs overlapped on one upload: {self.overlapping_runs}": bool(self.overlapping_runs),
             f"peak rate {self.peak_rate}/s at the stand-in is above the cap {RATE_CAP}": self.peak_rate > RATE_CAP,
@@ -214,23 +223,34 @@ class LoadFigures:
             ("uploads complete (movie_stats, no pending films)", f"{self.uploads_complete}/{self.uploads}", "all"),
             ("films pending at the end", self.pending_left, "0"),
             ("distinct films (films per upload, summed)", f"{self.distinct_films} ({self.films_in})", ""),
-            ("entries in → out; lost / duplicated / invented",
-             f"{self.entries_in} → {self.entries_out}; {self.entries_lost} / {self.entries_duplicated} / "
-             f"{self.entries_invented}", "0 / 0 / 0"),
-            ("films in → out; lost / duplicated / invented",
-             f"{self.films_in} → {self.films_out}; {self.films_lost} / {self.films_duplicated} / {self.films_invented}",
-             "0 / 0 / 0"),
+            (
+                "entries in → out; lost / duplicated / invented",
+                f"{self.entries_in} → {self.entries_out}; {self.entries_lost} / {self.entries_duplicated} / "
+                f"{self.entries_invented}",
+                "0 / 0 / 0",
+            ),
+            (
+                "films in → out; lost / duplicated / invented",
+                f"{self.films_in} → {self.films_out}; {self.films_lost} / {self.films_duplicated} / {self.films_invented}",
+                "0 / 0 / 0",
+            ),
             ("runs: upload / sweep / failed", f"{self.upload_runs} / {self.sweep_runs} / {self.failed_runs}", ""),
             ("overlapping enriching runs of one upload", len(self.overlapping_runs), "0"),
             ("peak requests in any sliding second, at the stand-in", self.peak_rate, f"≤ {RATE_CAP}"),
             ("requests at the stand-in; answered 429", f"{self.requests}; {self.rate_limited}", ""),
             ("peak open connections at the stand-in", self.peak_connections, ""),
-            ("enrichment time ÷ (requests ÷ rate)",
-             f"{self.enrichment_s:.0f} s ÷ {self.requests / RATE_CAP:.0f} s = {self.time_ratio:.2f}", "≤ 1.15"),
+            (
+                "enrichment time ÷ (requests ÷ rate)",
+                f"{self.enrichment_s:.0f} s ÷ {self.requests / RATE_CAP:.0f} s = {self.time_ratio:.2f}",
+                "≤ 1.15",
+            ),
             ("drop to complete", f"{self.wall_s:.0f} s", ""),
             ("peak memory (VmHWM): daemon", f"{self.daemon_peak_mb:.0f} MB", ""),
-            ("peak memory (VmHWM): largest run worker",
-             f"{self.run_worker_peak_mb:.0f} MB of {self.run_worker_processes} processes", ""),
+            (
+                "peak memory (VmHWM): largest run worker",
+                f"{self.run_worker_peak_mb:.0f} MB of {self.run_worker_processes} processes",
+                "",
+            ),
         ]
         lines = ["| figure | measured | required |", "| --- | --- | --- |"]
         lines += [f"| {name} | {value} | {required} |" for name, value, required in rows]
@@ -300,19 +320,28 @@ def pending_films(conn, keys) -> int:
 def measure(engine, exports, keys, runs, server, memory: PeakMemory, wall_s: float) -> LoadFigures:
     expected_entries = Counter(
         (key, entry.uri, entry.name, entry.year, entry.watched, entry.rewatch)
-        for key, name in keys.items() for entry in exports[name]
+        for key, name in keys.items()
+        for entry in exports[name]
     )
     expected_films = Counter({(key, entry.name, entry.year) for key, name in keys.items() for entry in exports[name]})
     entries, matches = db.entries.c, db.film_matches.c
     with engine.connect() as conn:
         stored_entries = Counter(
-            tuple(row) for row in conn.execute(
-                select(entries.upload, entries.letterboxd_uri, entries.name, entries.year, entries.watched_date,
-                       entries.rewatch).where(entries.upload.in_(list(keys)))
+            tuple(row)
+            for row in conn.execute(
+                select(
+                    entries.upload,
+                    entries.letterboxd_uri,
+                    entries.name,
+                    entries.year,
+                    entries.watched_date,
+                    entries.rewatch,
+                ).where(entries.upload.in_(list(keys)))
             )
         )
         stored_films = Counter(
-            tuple(row) for row in conn.execute(
+            tuple(row)
+            for row in conn.execute(
                 select(matches.upload, matches.name, matches.year).where(matches.upload.in_(list(keys)))
             )
         )
@@ -381,7 +410,8 @@ def enrichment_seconds(runs: list[dict]) -> float:
     """Length of the union of every enriched_movies step's [start, end]: the time enrichment was under way."""
     spans = sorted(
         (step["startTime"], step["endTime"])
-        for run in runs for step in run["stepStats"]
+        for run in runs
+        for step in run["stepStats"]
         if step["stepKey"] == ENRICHMENT_STEP and step["startTime"] and step["endTime"]
     )
     total, covered_until = 0.0, float("-inf")

@@ -8,7 +8,9 @@ def test_the_code_location_loads_with_the_interface_names():
     keys = {key.to_user_string() for key in repository.asset_graph.get_all_asset_keys()}
     assert keys == {"raw_diary", "parsed_movies", "enriched_movies", "movie_stats", "all_uploads_stats"}
     for key in keys - {"all_uploads_stats"}:
-        assert repository.asset_graph.get(dg.AssetKey(key)).partitions_def == dg.DynamicPartitionsDefinition(name="uploads")
+        assert repository.asset_graph.get(dg.AssetKey(key)).partitions_def == dg.DynamicPartitionsDefinition(
+            name="uploads"
+        )
 
 
 def test_sensors_run_by_default_and_the_sweep_ticks_every_ten_seconds():
@@ -44,7 +46,10 @@ def test_the_asset_graph_is_a_chain_from_upload_to_stats():
 
 
 def test_jobs_select_the_chain_and_its_tail_with_their_checks():
-    layers = {name: defs.resolve_job_def(name).asset_layer for name in ("upload_job", "enrichment_sweep_job", "tmdb_refresh_job")}
+    layers = {
+        name: defs.resolve_job_def(name).asset_layer
+        for name in ("upload_job", "enrichment_sweep_job", "tmdb_refresh_job")
+    }
     selected = {
         name: sorted(k.to_user_string() for k in [*layer.executable_asset_keys, *layer.asset_graph.asset_check_keys])
         for name, layer in layers.items()

@@ -15,7 +15,6 @@ from movie_pipeline.settings import REPO_ROOT
 from movie_pipeline_tests.conftest import LETTERBOXD
 
 
-
 def assert_recovers_dead_runs(instance: dg.DagsterInstance) -> None:
     assert instance.run_monitoring_enabled and instance.run_monitoring_poll_interval_seconds <= 10
     assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
@@ -42,7 +41,9 @@ def test_the_deploy_instance_stores_runs_in_postgres(dagster_postgres_url, tmp_p
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
         assert_recovers_dead_runs(instance)
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
-        result = dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage})
+        result = dg.materialize(
+            [raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}
+        )
         assert result.success
         assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
 

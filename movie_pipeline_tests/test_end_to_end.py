@@ -58,7 +58,9 @@ def test_a_dropped_export_runs_the_whole_chain(tmp_path):
 
             def finished_upload_runs():
                 runs = {
-                    partition_of(r): r for r in dev.graphql(RUNS)["runsOrError"]["results"] if r["jobName"] == "upload_job"
+                    partition_of(r): r
+                    for r in dev.graphql(RUNS)["runsOrError"]["results"]
+                    if r["jobName"] == "upload_job"
                 }
                 done = len(runs) == 2 and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs.values())
                 return runs if done else None
@@ -82,7 +84,9 @@ def test_a_dropped_export_runs_the_whole_chain(tmp_path):
 
     with engine.connect() as conn:
         films = conn.scalar(select(func.count()).select_from(db.films).where(db.films.c.upload == partition))
-        matched = conn.scalar(select(func.count()).select_from(db.film_matches).where(db.film_matches.c.upload == partition))
+        matched = conn.scalar(
+            select(func.count()).select_from(db.film_matches).where(db.film_matches.c.upload == partition)
+        )
         entries = conn.scalar(select(func.count()).select_from(db.entries).where(db.entries.c.upload == partition))
     assert (entries, films, matched) == (59, *[distinct_films(LETTERBOXD / "melvincarvalho")] * 2)
     assert all_uploads_entries(engine) == entries

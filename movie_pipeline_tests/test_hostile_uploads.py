@@ -253,30 +253,53 @@ def deeply_nested(uploads: Path) -> None:
 
 # The sensor's side: entries that are no file or folder, names, timing, partial and hidden files.
 SENSOR_CASES = [
-    Hostile("fifo named diary.csv", lambda u, o, c: os.mkfifo(u / "diary.csv"), Skipped("diary.csv", "named pipe (FIFO)")),
+    Hostile(
+        "fifo named diary.csv", lambda u, o, c: os.mkfifo(u / "diary.csv"), Skipped("diary.csv", "named pipe (FIFO)")
+    ),
     Hostile("socket", lambda u, o, c: unix_socket(u / "export.zip", c), Skipped("export.zip", "a socket")),
     Hostile(
         "character device",
         lambda u, o, c: os.mknod(u / "diary.csv", 0o600 | stat.S_IFCHR, os.makedev(1, 3)),
         Skipped("diary.csv", "a device"),
     ),
-    Hostile("dangling link", lambda u, o, c: link(u / "export.zip", u / "gone.zip"), Skipped("export.zip", "symbolic link to")),
+    Hostile(
+        "dangling link",
+        lambda u, o, c: link(u / "export.zip", u / "gone.zip"),
+        Skipped("export.zip", "symbolic link to"),
+    ),
     Hostile(
         "link out of uploads",
         lambda u, o, c: link(u / "theirs", shutil.copytree(upload_path("quetzle-2016"), o / "theirs")),
         Skipped("theirs", "symbolic link to '{outside}/theirs'"),
     ),
-    Hostile("link to /dev/null", lambda u, o, c: link(u / "diary.csv", "/dev/null"), Skipped("diary.csv", "'/dev/null'")),
-    Hostile("link to /dev/zero", lambda u, o, c: link(u / "diary.csv", "/dev/zero"), Skipped("diary.csv", "'/dev/zero'")),
-    Hostile("link loop", lambda u, o, c: link(u / "loop.zip", "loop.zip"), Skipped("loop.zip", "symbolic link to 'loop.zip'")),
+    Hostile(
+        "link to /dev/null", lambda u, o, c: link(u / "diary.csv", "/dev/null"), Skipped("diary.csv", "'/dev/null'")
+    ),
+    Hostile(
+        "link to /dev/zero", lambda u, o, c: link(u / "diary.csv", "/dev/zero"), Skipped("diary.csv", "'/dev/zero'")
+    ),
+    Hostile(
+        "link loop",
+        lambda u, o, c: link(u / "loop.zip", "loop.zip"),
+        Skipped("loop.zip", "symbolic link to 'loop.zip'"),
+    ),
     Hostile(
         "top-level name not UTF-8",
         lambda u, o, c: write(u / os.fsdecode(b"di\xe4ry\x1b.csv"), diary_text(ROWS)),
         Skipped(r"di\xe4ry\x1b.csv", "not valid UTF-8; rename it"),
     ),
-    Hostile("fifo inside a folder", lambda u, o, c: os.mkfifo(export_copy(u, "piped") / "watched.csv.new"), Skipped("piped/watched.csv.new", "named pipe")),
+    Hostile(
+        "fifo inside a folder",
+        lambda u, o, c: os.mkfifo(export_copy(u, "piped") / "watched.csv.new"),
+        Skipped("piped/watched.csv.new", "named pipe"),
+    ),
     Hostile("files vanishing mid-scan", lambda u, o, c: churn(u, c), NotRegistered()),
-    Hostile("half-written file", lambda u, o, c: grow(u / "growing.csv"), NotRegistered(), between_ticks=lambda u: grow(u / "growing.csv")),
+    Hostile(
+        "half-written file",
+        lambda u, o, c: grow(u / "growing.csv"),
+        NotRegistered(),
+        between_ticks=lambda u: grow(u / "growing.csv"),
+    ),
     Hostile(
         "hidden files",
         lambda u, o, c: [write(u / name, diary_text(ROWS)) for name in (".DS_Store", ".export.zip", "._diary.csv")],
@@ -284,7 +307,9 @@ SENSOR_CASES = [
     ),
     Hostile(
         "partial downloads",
-        lambda u, o, c: [write(u / f"export.zip{suffix}", b"PK") for suffix in (".part", ".crdownload", ".download", ".tmp")],
+        lambda u, o, c: [
+            write(u / f"export.zip{suffix}", b"PK") for suffix in (".part", ".crdownload", ".download", ".tmp")
+        ],
         Ignored(),
     ),
     Hostile("not a zip or csv", lambda u, o, c: write(u / "notes.txt", diary_text(ROWS)), Ignored()),
@@ -294,10 +319,20 @@ SENSOR_CASES = [
         lambda u, o, c: write(u / "my\ndiary\t(1).csv", diary_text(ROWS)),
         Reads("my-diary-1", diary_rows=4, entries=4, films=4),
     ),
-    Hostile("empty file", lambda u, o, c: write(u / "empty.csv", b""), Fails("empty", "EmptyUpload", "empty.csv", "empty")),
-    Hostile("empty folder", lambda u, o, c: (u / "nothing").mkdir(), Fails("nothing", "EmptyUpload", "nothing", "no csv")),
-    Hostile("deeply nested folders", lambda u, o, c: deeply_nested(u), Fails("nested", "NotALetterboxdExport", "nested")),
-    Hostile("export inside one more folder", lambda u, o, c: export_copy(u, "wrapped/quetzle"), ReadsLikeExport("wrapped", "quetzle-2016")),
+    Hostile(
+        "empty file", lambda u, o, c: write(u / "empty.csv", b""), Fails("empty", "EmptyUpload", "empty.csv", "empty")
+    ),
+    Hostile(
+        "empty folder", lambda u, o, c: (u / "nothing").mkdir(), Fails("nothing", "EmptyUpload", "nothing", "no csv")
+    ),
+    Hostile(
+        "deeply nested folders", lambda u, o, c: deeply_nested(u), Fails("nested", "NotALetterboxdExport", "nested")
+    ),
+    Hostile(
+        "export inside one more folder",
+        lambda u, o, c: export_copy(u, "wrapped/quetzle"),
+        ReadsLikeExport("wrapped", "quetzle-2016"),
+    ),
     Hostile(
         "name not UTF-8 inside a folder",
         lambda u, o, c: write(export_copy(u, "odd-names") / os.fsdecode(b"lists/caf\xe9.csv"), "Date,Name\n"),
@@ -314,7 +349,9 @@ SENSOR_CASES = [
 READER_CASES = [
     Hostile(
         "link out of the export folder",
-        lambda u, o, c: link(export_copy(u, "linked-out") / "ratings.csv", shutil.copy(upload_path("afelka") / "ratings.csv", o)),
+        lambda u, o, c: link(
+            export_copy(u, "linked-out") / "ratings.csv", shutil.copy(upload_path("afelka") / "ratings.csv", o)
+        ),
         Fails("linked-out", "LinkOutsideExport", "linked-out/ratings.csv", "{outside}/ratings.csv"),
     ),
     Hostile(
@@ -333,40 +370,72 @@ READER_CASES = [
         lambda u, o, c: zip_of(u / "bomb.zip", {"diary.csv": diary_text([ROWS[0]] * 40_000)}),
         Fails("bomb", "ZipOverLimit", "bomb.zip/diary.csv", "to 1"),
     ),
-    Hostile("zip with too many members", lambda u, o, c: too_many_members(u), Fails("many", "ZipOverLimit", "many.zip", "limit")),
+    Hostile(
+        "zip with too many members",
+        lambda u, o, c: too_many_members(u),
+        Fails("many", "ZipOverLimit", "many.zip", "limit"),
+    ),
     Hostile(
         "zip inside a zip",
-        lambda u, o, c: zip_of(u / "outer.zip", {"letterboxd-choicehoney-2026-01-02.zip": upload_path("choicehoney-zip").read_bytes()}),
+        lambda u, o, c: zip_of(
+            u / "outer.zip", {"letterboxd-choicehoney-2026-01-02.zip": upload_path("choicehoney-zip").read_bytes()}
+        ),
         Fails("outer", "ZipInsideZip", "outer.zip", "unzip"),
     ),
     Hostile(
         "two exports in one zip",
-        lambda u, o, c: zip_of(u / "both.zip", {"letterboxd-a/diary.csv": diary_text(ROWS), "letterboxd-b/diary.csv": diary_text(ROWS)}),
+        lambda u, o, c: zip_of(
+            u / "both.zip", {"letterboxd-a/diary.csv": diary_text(ROWS), "letterboxd-b/diary.csv": diary_text(ROWS)}
+        ),
         Fails("both", "SeveralExports", "both.zip", "letterboxd-b"),
     ),
     Hostile("encrypted zip", lambda u, o, c: encrypted(u), Fails("secret", "EncryptedZip", "secret.zip", "password")),
-    Hostile("broken zip", lambda u, o, c: write(u / "broken.zip", b"PK\x03\x04 this is not really a zip"), Fails("broken", "BrokenZip", "broken.zip")),
+    Hostile(
+        "broken zip",
+        lambda u, o, c: write(u / "broken.zip", b"PK\x03\x04 this is not really a zip"),
+        Fails("broken", "BrokenZip", "broken.zip"),
+    ),
     Hostile(
         "zip slip",
         lambda u, o, c: zip_of(u / "slip.zip", {"diary.csv": diary_text(ROWS), "../../etc/cron.d/evil.csv": "x"}),
         Fails("slip", "UnsafeZipEntry", "slip.zip", "../../etc/cron.d/evil.csv"),
     ),
-    Hostile("zip member larger than declared", lambda u, o, c: lying_sizes(u), Fails("liar", "BrokenZip", "liar.zip/diary.csv")),
+    Hostile(
+        "zip member larger than declared",
+        lambda u, o, c: lying_sizes(u),
+        Fails("liar", "BrokenZip", "liar.zip/diary.csv"),
+    ),
     Hostile(
         "zip renamed to .csv",
         lambda u, o, c: shutil.copy(upload_path("choicehoney-zip"), u / "diary-zip.csv"),
         Fails("diary-zip", "BinaryContent", "diary-zip.csv"),
     ),
-    Hostile("NUL bytes", lambda u, o, c: write(u / "nul.csv", diary_text(ROWS).replace("Arrival", "Arr\x00ival")), Fails("nul", "BinaryContent", "nul.csv", "NUL")),
-    Hostile("csv over the size limit", lambda u, o, c: oversized_csv(u), Fails("huge", "UploadTooLarge", "huge.csv", "MiB")),
-    Hostile("a watchlist", lambda u, o, c: write(u / "watchlist.csv", diary_text(ROWS)), Fails("watchlist", "NotALetterboxdExport", "watchlist.csv", "watchlist")),
+    Hostile(
+        "NUL bytes",
+        lambda u, o, c: write(u / "nul.csv", diary_text(ROWS).replace("Arrival", "Arr\x00ival")),
+        Fails("nul", "BinaryContent", "nul.csv", "NUL"),
+    ),
+    Hostile(
+        "csv over the size limit", lambda u, o, c: oversized_csv(u), Fails("huge", "UploadTooLarge", "huge.csv", "MiB")
+    ),
+    Hostile(
+        "a watchlist",
+        lambda u, o, c: write(u / "watchlist.csv", diary_text(ROWS)),
+        Fails("watchlist", "NotALetterboxdExport", "watchlist.csv", "watchlist"),
+    ),
     Hostile(
         "csv of something else",
         lambda u, o, c: write(u / "books.csv", "title,author\nDune,Herbert\n"),
         Fails("books", "NotALetterboxdExport", "books.csv", "'Name'"),
     ),
-    Hostile("lone CR line endings", lambda u, o, c: write(u / "old-mac.csv", diary_text(ROWS, "\r")), Reads("old-mac", 4, 4, 4)),
-    Hostile("mixed line endings", lambda u, o, c: write(u / "mixed.csv", mixed_endings_text()), Reads("mixed", 4, 4, 4)),
+    Hostile(
+        "lone CR line endings",
+        lambda u, o, c: write(u / "old-mac.csv", diary_text(ROWS, "\r")),
+        Reads("old-mac", 4, 4, 4),
+    ),
+    Hostile(
+        "mixed line endings", lambda u, o, c: write(u / "mixed.csv", mixed_endings_text()), Reads("mixed", 4, 4, 4)
+    ),
     Hostile(
         "field over 128 KiB",
         lambda u, o, c: write(u / "long-tags.csv", diary_text(huge_field_rows(), "\n")),
@@ -394,7 +463,16 @@ READER_CASES = [
     ),
     Hostile(
         "blank titles",
-        lambda u, o, c: write(u / "blank.csv", diary_text([*ROWS, ["2024-02-01", " ", "2016", "", "", "", "", ""], ["2024-02-02", "\t", "2016", "", "", "", "", ""]])),
+        lambda u, o, c: write(
+            u / "blank.csv",
+            diary_text(
+                [
+                    *ROWS,
+                    ["2024-02-01", " ", "2016", "", "", "", "", ""],
+                    ["2024-02-02", "\t", "2016", "", "", "", "", ""],
+                ]
+            ),
+        ),
         Reads("blank", diary_rows=6, entries=4, films=4, reason="blank"),
     ),
     Hostile(
@@ -402,9 +480,21 @@ READER_CASES = [
         lambda u, o, c: write(u / "ragged.csv", diary_text(ROWS) + "2024-02-01,Heat,1995\r\n"),
         Reads("ragged", diary_rows=5, entries=4, films=4, reason="3 fields where the header has 8"),
     ),
-    Hostile("semicolons", lambda u, o, c: write(u / "semicolons.csv", diary_text(ROWS, "\r\n", ";")), Reads("semicolons", 4, 4, 4, warning="';'")),
-    Hostile("byte order mark", lambda u, o, c: write(u / "bom.csv", codecs.BOM_UTF8 + diary_text(ROWS).encode()), Reads("bom", 4, 4, 4, warning="BOM")),
-    Hostile("Windows-1252 text", lambda u, o, c: write(u / "cp1252.csv", diary_text(ROWS).encode("cp1252")), Reads("cp1252", 4, 4, 4, warning="cp1252")),
+    Hostile(
+        "semicolons",
+        lambda u, o, c: write(u / "semicolons.csv", diary_text(ROWS, "\r\n", ";")),
+        Reads("semicolons", 4, 4, 4, warning="';'"),
+    ),
+    Hostile(
+        "byte order mark",
+        lambda u, o, c: write(u / "bom.csv", codecs.BOM_UTF8 + diary_text(ROWS).encode()),
+        Reads("bom", 4, 4, 4, warning="BOM"),
+    ),
+    Hostile(
+        "Windows-1252 text",
+        lambda u, o, c: write(u / "cp1252.csv", diary_text(ROWS).encode("cp1252")),
+        Reads("cp1252", 4, 4, 4, warning="cp1252"),
+    ),
     Hostile("header only", lambda u, o, c: write(u / "no-rows.csv", diary_text([])), Reads("no-rows", 0, 0, 0)),
 ]
 
@@ -419,7 +509,9 @@ def test_the_matrix_has_at_least_40_classes():
 
 
 def materialize(ticks: Ticks, assets: list, key: str) -> dg.ExecuteInProcessResult:
-    return dg.materialize(assets, partition_key=key, instance=ticks.instance, resources={"storage": ticks.storage}, raise_on_error=False)
+    return dg.materialize(
+        assets, partition_key=key, instance=ticks.instance, resources={"storage": ticks.storage}, raise_on_error=False
+    )
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -496,7 +588,9 @@ def test_a_hostile_upload_beside_a_good_export(case, storage, data_dir, tmp_path
     elif isinstance(outcome, Reads):
         result = assert_reads(ticks, keys[outcome.key_name], outcome.diary_rows, outcome.entries, outcome.films)
         with ticks.storage.engine().connect() as conn:
-            reasons = conn.scalars(select(db.quarantine.c.reason).where(db.quarantine.c.upload == keys[outcome.key_name])).all()
+            reasons = conn.scalars(
+                select(db.quarantine.c.reason).where(db.quarantine.c.upload == keys[outcome.key_name])
+            ).all()
         assert len(reasons) == outcome.diary_rows - outcome.entries
         assert all(outcome.reason in reason for reason in reasons) if outcome.reason else reasons == []
         if outcome.warning:

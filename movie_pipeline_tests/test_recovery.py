@@ -210,8 +210,10 @@ def test_a_killed_dagster_dev_recovers_after_a_restart(deployment: Deployment):
     dev.kill()
     killed_at = time.time()
     at_kill = {
-        "details": deployment.requests("details"), "search": deployment.requests("search"),
-        "movies": deployment.stored(db.tmdb_movies), "searches": deployment.stored(db.tmdb_search_cache),
+        "details": deployment.requests("details"),
+        "search": deployment.requests("search"),
+        "movies": deployment.stored(db.tmdb_movies),
+        "searches": deployment.stored(db.tmdb_search_cache),
         "in_flight": deployment.standin.stats.in_flight,
     }
 

@@ -15,14 +15,22 @@ def store_films(storage, fetched_at: dict[int, datetime], holdings: dict[str, li
     """TMDB films fetched at the given moments, and which upload holds which."""
     match = {"name": "x", "status": "found", "confidence": 1.0, "reason": "test", "updated_at": datetime.now(UTC)}
     with storage.engine().begin() as conn:
-        db.insert_rows(conn, db.tmdb_movies, [movie_row({"id": i, "title": f"film {i}"}, at) for i, at in fetched_at.items()])
-        rows = [{**match, "upload": upload, "film_key": f"k{i}", "tmdb_id": i} for upload, ids in holdings.items() for i in ids]
+        db.insert_rows(
+            conn, db.tmdb_movies, [movie_row({"id": i, "title": f"film {i}"}, at) for i, at in fetched_at.items()]
+        )
+        rows = [
+            {**match, "upload": upload, "film_key": f"k{i}", "tmdb_id": i}
+            for upload, ids in holdings.items()
+            for i in ids
+        ]
         db.insert_rows(conn, db.film_matches, rows)
 
 
 def evaluate(instance, storage, when: datetime):
     with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, resources={"storage": storage},
+        instance=instance,
+        scheduled_execution_time=when,
+        resources={"storage": storage},
         repository_def=defs.get_repository_def(),
     ) as context:
         return tmdb_refresh_schedule.evaluate_tick(context)
@@ -43,8 +51,12 @@ def test_requests_a_refresh_only_for_uploads_holding_stale_films_and_without_a_r
         instance.add_dynamic_partitions(uploads_partitions.name, UPLOADS)
         requests = evaluate(instance, storage, now).run_requests
         instance.add_run(
-            dg.DagsterRun(job_name="enrichment_sweep_job", run_id="busy", status=dg.DagsterRunStatus.STARTED,
-                          tags={"dagster/partition": UPLOADS[1]})
+            dg.DagsterRun(
+                job_name="enrichment_sweep_job",
+                run_id="busy",
+                status=dg.DagsterRunStatus.STARTED,
+                tags={"dagster/partition": UPLOADS[1]},
+            )
         )
         beside_a_run = evaluate(instance, storage, now).run_requests
 

@@ -27,7 +27,12 @@ def entries_plus_quarantined_equal_diary_rows(
         rejected = conn.scalar(select(func.count()).where(quarantine.upload == upload, quarantine.source_file == DIARY))
     return dg.AssetCheckResult(
         passed=kept + rejected == diary_rows,
-        metadata={"entries": kept, "quarantined": rejected, "diary_rows": diary_rows, "unaccounted": diary_rows - kept - rejected},
+        metadata={
+            "entries": kept,
+            "quarantined": rejected,
+            "diary_rows": diary_rows,
+            "unaccounted": diary_rows - kept - rejected,
+        },
     )
 
 
@@ -38,7 +43,9 @@ def ratings_in_half_steps(context: dg.AssetCheckExecutionContext, storage: Pipel
     with storage.engine().connect() as conn:
         bad_ratings = conn.scalar(
             select(func.count()).where(
-                entries.upload == context.partition_key, entries.rating.is_not(None), entries.rating.not_in(VALID_RATINGS)
+                entries.upload == context.partition_key,
+                entries.rating.is_not(None),
+                entries.rating.not_in(VALID_RATINGS),
             )
         )
     return dg.AssetCheckResult(passed=bad_ratings == 0, metadata={"bad_ratings": bad_ratings})

@@ -62,7 +62,12 @@ async def enriched_movies(
                 engine, client_factory, config.refresh_older_than_days, upload=upload, log=context.log.info
             )
         summary = await enrich_films(
-            films, upload=upload, engine=engine, client_factory=client_factory, overrides=overrides, log=context.log.info
+            films,
+            upload=upload,
+            engine=engine,
+            client_factory=client_factory,
+            overrides=overrides,
+            log=context.log.info,
         )
     except TmdbAuthError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None

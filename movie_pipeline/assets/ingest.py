@@ -74,7 +74,9 @@ def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -
     parsed = parse_export(raw)
 
     with engine.begin() as conn:
-        db.replace_upload_rows(conn, db.entries, upload, db.frame_rows(parsed.entries, upload=upload, json_columns=["tags"]))
+        db.replace_upload_rows(
+            conn, db.entries, upload, db.frame_rows(parsed.entries, upload=upload, json_columns=["tags"])
+        )
         db.replace_upload_rows(conn, db.films, upload, db.frame_rows(parsed.films, upload=upload))
         db.replace_upload_rows(conn, db.quarantine, upload, db.frame_rows(parsed.quarantine, upload=upload))
     for row in parsed.quarantine.head(20).iter_rows(named=True):
@@ -88,7 +90,9 @@ def parsed_movies(context: dg.AssetExecutionContext, storage: PipelineStorage) -
             "quarantined_other_files": parsed.quarantine.height - diary_quarantined,
             "films": parsed.films.height,
             "rewatches": int(parsed.entries["rewatch"].sum()),
-            "preview": dg.MetadataValue.md(_markdown_table(parsed.entries.select("watched_date", "name", "year", "rating").head(10))),
+            "preview": dg.MetadataValue.md(
+                _markdown_table(parsed.entries.select("watched_date", "name", "year", "rating").head(10))
+            ),
         },
     )
 

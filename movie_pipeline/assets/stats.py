@@ -22,13 +22,21 @@ def film_details_query(upload: str):
     films, matches, movies = db.films, db.film_matches, db.tmdb_movies
     return (
         select(
-            films.c.film_key, films.c.name, films.c.year, films.c.letterboxd_uri, films.c.rating, films.c.in_diary,
-            matches.c.status, matches.c.tmdb_id, matches.c.confidence,
+            films.c.film_key,
+            films.c.name,
+            films.c.year,
+            films.c.letterboxd_uri,
+            films.c.rating,
+            films.c.in_diary,
+            matches.c.status,
+            matches.c.tmdb_id,
+            matches.c.confidence,
             *[c for c in movies.c if c.name not in ("tmdb_id", "fetched_at")],
         )
         .select_from(
-            films.outerjoin(matches, (matches.c.upload == films.c.upload) & (matches.c.film_key == films.c.film_key))
-            .outerjoin(movies, movies.c.tmdb_id == matches.c.tmdb_id)
+            films.outerjoin(
+                matches, (matches.c.upload == films.c.upload) & (matches.c.film_key == films.c.film_key)
+            ).outerjoin(movies, movies.c.tmdb_id == matches.c.tmdb_id)
         )
         .where(films.c.upload == upload)
         .order_by(films.c.film_key)
@@ -46,7 +54,9 @@ ANY_UPLOAD_UPDATED = (
 
 def uploads_query():
     uploads = db.uploads.c
-    return select(uploads.upload, uploads.person, uploads.exported_at, cast(uploads.registered_at, String).label("registered_at"))
+    return select(
+        uploads.upload, uploads.person, uploads.exported_at, cast(uploads.registered_at, String).label("registered_at")
+    )
 
 
 def load_stats_inputs(conn, upload: str) -> tuple[pl.DataFrame, pl.DataFrame]:

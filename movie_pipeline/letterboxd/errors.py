@@ -41,7 +41,9 @@ class BinaryContent(UploadError):
 
 
 class BrokenZip(UploadError):
-    advice = "the zip is damaged or incomplete (an interrupted download?): download the export again and drop the new zip"
+    advice = (
+        "the zip is damaged or incomplete (an interrupted download?): download the export again and drop the new zip"
+    )
 
 
 class UnsafeZipEntry(UploadError):

@@ -171,7 +171,10 @@ def _zip_files(path: Path, name: str) -> dict[str, bytes]:
                 _check_zip_directory(infos, name)
                 selected = _select_export_files([info.filename for info in infos if not info.is_dir()], name)
                 return _checked_files(
-                    {root_name: (f"{name}/{member}", archive.getinfo(member)) for root_name, member in selected.items()},
+                    {
+                        root_name: (f"{name}/{member}", archive.getinfo(member))
+                        for root_name, member in selected.items()
+                    },
                     lambda info, label: _read_member(archive, info, label),
                 )
         except zipfile.BadZipFile as error:
@@ -420,7 +423,9 @@ def _decode(data: bytes, label: str) -> tuple[str, list[str]]:
         try:
             text = data.decode(utf16)
         except UnicodeDecodeError as error:
-            raise BinaryContent(label, f"it looks like UTF-16 text but is not ({error.reason} at byte {error.start})") from None
+            raise BinaryContent(
+                label, f"it looks like UTF-16 text but is not ({error.reason} at byte {error.start})"
+            ) from None
         warning = (
             f"{label}: the text is UTF-16 (as Excel saves 'Unicode Text'), not UTF-8, so it was read as UTF-16; "
             "dropping the file as Letterboxd exported it avoids this."

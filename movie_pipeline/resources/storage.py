@@ -38,7 +38,9 @@ class RunHeartbeat:
         self._engine = engine
         self._row = {"run_id": run.run_id, "upload": run.tags.get("dagster/partition")}
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._beat_until_stopped, name=f"heartbeat-{run.run_id[:8]}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._beat_until_stopped, name=f"heartbeat-{run.run_id[:8]}", daemon=True
+        )
 
     def start(self) -> None:
         self.beat()  # the first beat before any step runs, so the run is never judged by its start time alone
@@ -83,7 +85,9 @@ class PipelineStorage(dg.ConfigurableResource):
         # A Postgres URL may carry a password: one from the environment is passed by reference, like the TMDB
         # credentials, so it never lands in run config.
         variable = settings.database_url_variable
-        return cls(data_dir=str(settings.data_dir), database_url=dg.EnvVar(variable) if variable else settings.database_url)
+        return cls(
+            data_dir=str(settings.data_dir), database_url=dg.EnvVar(variable) if variable else settings.database_url
+        )
 
     @property
     def settings(self) -> PipelineSettings:

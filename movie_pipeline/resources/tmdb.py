@@ -30,8 +30,12 @@ class TmdbResource(dg.ConfigurableResource):
         config = TmdbConfig.from_env(environ)
         # EnvVar fails resource init when the variable is unset, so only the set ones are wired;
         # an unset pair is reported by TmdbConfig.missing_credentials_reason instead.
-        secrets = {field: dg.EnvVar(variable) for field, variable in CREDENTIAL_VARIABLES.items() if getattr(config, field)}
-        return cls(base_url=config.base_url, max_concurrency=config.max_concurrency, max_rate=config.max_rate, **secrets)
+        secrets = {
+            field: dg.EnvVar(variable) for field, variable in CREDENTIAL_VARIABLES.items() if getattr(config, field)
+        }
+        return cls(
+            base_url=config.base_url, max_concurrency=config.max_concurrency, max_rate=config.max_rate, **secrets
+        )
 
     def config(self) -> TmdbConfig:
         given = {field: getattr(self, field) for field in type(self).model_fields}

@@ -19,6 +19,7 @@ from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.runs import enriching_runs_in_flight, fail_dead_runs, uploads_left_by_dead_runs, uploads_of
 from movie_pipeline.tmdb.statuses import MatchStatus
 
+
 def uploads_with_pending_films(storage: PipelineStorage) -> list[str]:
     """Uploads with pending films, the one waiting longest first."""
     matches = film_matches.c
@@ -54,7 +55,9 @@ def enrichment_sweep_sensor(
         return dg.SensorResult(skip_reason=missing)
 
     for run in fail_dead_runs(context.instance, storage.engine()):
-        context.log.warning(f"{run.job_name} run {run.run_id} of {sorted(uploads_of([run]))}: worker gone; marked failed")
+        context.log.warning(
+            f"{run.job_name} run {run.run_id} of {sorted(uploads_of([run]))}: worker gone; marked failed"
+        )
 
     in_flight = enriching_runs_in_flight(context.instance)
     if in_flight:

@@ -141,7 +141,9 @@ def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage)
         next_cursor.registered[name] = next_cursor.seen[name]
         same = known.get(content_hash_of(key))
         if same:
-            context.log.info(f"uploads/{printable_name(name)}: same bytes as the existing upload partition {same}; nothing to do")
+            context.log.info(
+                f"uploads/{printable_name(name)}: same bytes as the existing upload partition {same}; nothing to do"
+            )
             continue
         context.log.info(f"uploads/{printable_name(name)}: new upload partition {key}")
         known[content_hash_of(key)] = key

@@ -113,7 +113,9 @@ class InProcessBudgetStore(BudgetStore):
     def lease_connections(self, holder: str, held: int, wanted: int, limit: int) -> int:
         with self._lock:
             now = time.time()
-            others = {name: lease for name, (lease, expires) in self._leases.items() if name != holder and expires > now}
+            others = {
+                name: lease for name, (lease, expires) in self._leases.items() if name != holder and expires > now
+            }
             granted = grant(holder, wanted, limit, others)
             self._leases = {name: self._leases[name] for name in others}
             self._leases[holder] = (Lease(max(held, granted), wanted), now + LEASE_TTL_S)
@@ -150,7 +152,12 @@ class FilmDatabaseBudgetStore(BudgetStore):
             conn.execute(delete(leases).where(leases.c.expires_at <= now))
             rows = conn.execute(select(leases).where(leases.c.holder != holder))
             granted = grant(holder, wanted, limit, {row.holder: Lease(row.connections, row.wanted) for row in rows})
-            row = {"holder": holder, "connections": max(held, granted), "wanted": wanted, "expires_at": now + LEASE_TTL_S}
+            row = {
+                "holder": holder,
+                "connections": max(held, granted),
+                "wanted": wanted,
+                "expires_at": now + LEASE_TTL_S,
+            }
             db.upsert(conn, leases, [row])
         return granted
 

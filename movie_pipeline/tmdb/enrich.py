@@ -328,9 +328,7 @@ class _OnlineRun:
         self._last_progress = moment
         counters = self._client.counters
         rate = counters.requests / max(moment - self._started, 1e-9)
-        self._log(
-            f"{sum(self._outcomes.values())}/{self._total} films, {rate:.0f} req/s, {counters.retries} retries"
-        )
+        self._log(f"{sum(self._outcomes.values())}/{self._total} films, {rate:.0f} req/s, {counters.retries} retries")
 
 
 def _found(match: Match) -> Outcome:

@@ -31,7 +31,10 @@ def diary_records(text: str) -> int:
 
 def test_a_newer_export_replaces_the_older_one_of_the_same_person(storage, data_dir):
     uploads = data_dir / "uploads"
-    older, newer = uploads / "letterboxd-melvin-2021-01-01-09-00-utc.zip", uploads / "letterboxd-melvin-2021-11-23-09-00-utc.zip"
+    older, newer = (
+        uploads / "letterboxd-melvin-2021-01-01-09-00-utc.zip",
+        uploads / "letterboxd-melvin-2021-11-23-09-00-utc.zip",
+    )
     zip_export(older, 20)
     zip_export(newer, 59)
     other = uploads / "diary.csv"  # a lone diary: no person known, so it stands alone
@@ -41,7 +44,9 @@ def test_a_newer_export_replaces_the_older_one_of_the_same_person(storage, data_
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(uploads_partitions.name, keys)
         for key in keys:
-            assert dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}).success
+            assert dg.materialize(
+                [raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}
+            ).success
         result = dg.materialize([all_uploads_stats], instance=instance, resources={"storage": storage})
     assert result.success
 
@@ -49,8 +54,10 @@ def test_a_newer_export_replaces_the_older_one_of_the_same_person(storage, data_
     with storage.engine().connect() as conn:
         entries = conn.scalar(
             select(db.movie_stats.c.count).where(
-                db.movie_stats.c.upload == ALL_UPLOADS, db.movie_stats.c.period == "all",
-                db.movie_stats.c.section == "headline", db.movie_stats.c.item == "entries",
+                db.movie_stats.c.upload == ALL_UPLOADS,
+                db.movie_stats.c.period == "all",
+                db.movie_stats.c.section == "headline",
+                db.movie_stats.c.item == "entries",
             )
         )
     assert entries == expected_entries
@@ -64,7 +71,9 @@ def test_a_single_upload_without_a_person_is_counted(storage, data_dir):
     key = upload_key(diary)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
-        assert dg.materialize([raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}).success
+        assert dg.materialize(
+            [raw_diary, parsed_movies], partition_key=key, instance=instance, resources={"storage": storage}
+        ).success
         result = dg.materialize([all_uploads_stats], instance=instance, resources={"storage": storage})
     (event,) = result.asset_materializations_for_node("all_uploads_stats")
     assert event.metadata["uploads"].value == 1

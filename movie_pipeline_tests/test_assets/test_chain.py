@@ -57,10 +57,16 @@ def test_the_chain_enriches_and_a_rerun_costs_no_request(standin, storage, data_
     assert standin.stats.request_count - before >= enriched["tmdb_requests"] >= 2 * enriched["found"]
     stats = metadata_of(first, "movie_stats")
     with storage.engine().connect() as conn:
-        stored_stats = conn.scalar(select(func.count()).select_from(db.movie_stats).where(db.movie_stats.c.upload == key))
-        statuses = dict(conn.execute(
-            select(db.film_matches.c.status, func.count()).where(db.film_matches.c.upload == key).group_by(db.film_matches.c.status)
-        ).all())
+        stored_stats = conn.scalar(
+            select(func.count()).select_from(db.movie_stats).where(db.movie_stats.c.upload == key)
+        )
+        statuses = dict(
+            conn.execute(
+                select(db.film_matches.c.status, func.count())
+                .where(db.film_matches.c.upload == key)
+                .group_by(db.film_matches.c.status)
+            ).all()
+        )
     assert stats["dagster/row_count"] == stored_stats > 0
     assert statuses.get("found", 0) == enriched["found"] and statuses.get("not_found", 0) == enriched["not_found"]
     report = stats["report_path"]
@@ -143,13 +149,20 @@ def test_films_left_pending_still_materialize_and_the_sweep_settles_them(storage
     assert "TMDB details for 0 of 2 films (2 still pending)" in metadata_of(first, "movie_stats")["summary"]
 
     with dg.build_sensor_context(
-        instance=instance, resources={"storage": storage, "tmdb": TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token=TOKEN)}
+        instance=instance,
+        resources={"storage": storage, "tmdb": TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token=TOKEN)},
     ) as context:
         (request,) = enrichment_sweep_sensor(context).run_requests
     assert request.partition_key == key
 
     with StandinThread(StandinOptions()) as up:
-        swept = run_chain(storage, TmdbResource(base_url=up.base_url, read_access_token=TOKEN), instance, key, [enriched_movies, movie_stats])
+        swept = run_chain(
+            storage,
+            TmdbResource(base_url=up.base_url, read_access_token=TOKEN),
+            instance,
+            key,
+            [enriched_movies, movie_stats],
+        )
     assert (metadata_of(swept, "enriched_movies")["pending"], metadata_of(swept, "enriched_movies")["found"]) == (0, 2)
 
 

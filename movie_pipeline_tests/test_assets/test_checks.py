@@ -47,7 +47,10 @@ def run_upload_job(standin, storage, data_dir, instance):
     instance.add_dynamic_partitions(uploads_partitions.name, [key])
     tmdb = TmdbResource(base_url=standin.base_url, read_access_token=TOKEN, max_rate=200)
     location = dg.Definitions(
-        assets=defs.assets, asset_checks=defs.asset_checks, jobs=[upload_job], resources={"storage": storage, "tmdb": tmdb}
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=[upload_job],
+        resources={"storage": storage, "tmdb": tmdb},
     )
     job = location.resolve_job_def(upload_job.name)
     return key, lambda: job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)

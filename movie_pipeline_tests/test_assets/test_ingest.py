@@ -37,7 +37,11 @@ def independent_counts(export: Path) -> tuple[int, int]:
     """Diary records, and distinct (Name, Year) pairs over the root film files, read with the csv module."""
     texts = export_csvs(export)
     delimiter = ";" if texts["diary.csv"].startswith("Date;") else ","
-    records = {name: list(csv.DictReader(io.StringIO(texts[name], newline=""), delimiter=delimiter)) for name in FILM_FILES if name in texts}
+    records = {
+        name: list(csv.DictReader(io.StringIO(texts[name], newline=""), delimiter=delimiter))
+        for name in FILM_FILES
+        if name in texts
+    }
     films = {(row["Name"], row["Year"]) for rows in records.values() for row in rows}
     return len(records["diary.csv"]), len(films)
 
@@ -74,7 +78,11 @@ def test_every_real_export_parses_with_matching_counts(export, storage, data_dir
     assert parsed["dagster/row_count"] + parsed["quarantined_rows"] == diary_rows
     assert parsed["films"] == films
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"entries_plus_quarantined_equal_diary_rows": True, "ratings_in_half_steps": True, "no_duplicate_entries": True}
+    assert checks == {
+        "entries_plus_quarantined_equal_diary_rows": True,
+        "ratings_in_half_steps": True,
+        "no_duplicate_entries": True,
+    }
     with storage.engine().connect() as conn:
         stored = conn.scalar(select(func.count()).select_from(db.entries).where(db.entries.c.upload == key))
     assert stored == parsed["dagster/row_count"]
@@ -88,7 +96,11 @@ def test_rematerializing_replaces_rows_without_duplicates(storage, data_dir, ins
     with storage.engine().connect() as conn:
         for table in (db.raw_rows, db.entries, db.films, db.quarantine):
             count = conn.scalar(select(func.count()).select_from(table).where(table.c.upload == key))
-            distinct = conn.scalar(select(func.count()).select_from(select(*table.primary_key.columns).where(table.c.upload == key).distinct().subquery()))
+            distinct = conn.scalar(
+                select(func.count()).select_from(
+                    select(*table.primary_key.columns).where(table.c.upload == key).distinct().subquery()
+                )
+            )
             assert count == distinct
 
 
@@ -101,7 +113,7 @@ def test_bad_rows_are_quarantined_and_good_rows_go_through(storage, data_dir, in
         "2024-01-04,Alien,1979,https://boxd.it/a3,7,,,2024-01-03\n"
         "2024-01-05,Ran,1985,https://boxd.it/a4,5,,,not-a-date\n"
         "2024-01-06,Heat,1995,https://boxd.it/a1,4.5,,,2024-01-01\n"
-        "2024-01-07,1917,2019,https://boxd.it/a5,,Yes,\"war, one-shot\",2024-01-06\n",
+        '2024-01-07,1917,2019,https://boxd.it/a5,,Yes,"war, one-shot",2024-01-06\n',
         encoding="utf-8",
     )
     key = upload_key(diary)
@@ -110,9 +122,13 @@ def test_bad_rows_are_quarantined_and_good_rows_go_through(storage, data_dir, in
     assert (parsed["dagster/row_count"], parsed["quarantined_rows"]) == (2, 4)
     with storage.engine().connect() as conn:
         quarantined = conn.execute(
-            select(db.quarantine.c.line, db.quarantine.c.source_file).where(db.quarantine.c.upload == key).order_by(db.quarantine.c.line)
+            select(db.quarantine.c.line, db.quarantine.c.source_file)
+            .where(db.quarantine.c.upload == key)
+            .order_by(db.quarantine.c.line)
         ).all()
-        kept = conn.execute(select(db.entries.c.name, db.entries.c.tags).where(db.entries.c.upload == key).order_by(db.entries.c.line)).all()
+        kept = conn.execute(
+            select(db.entries.c.name, db.entries.c.tags).where(db.entries.c.upload == key).order_by(db.entries.c.line)
+        ).all()
     assert [line for line, _ in quarantined] == [3, 4, 5, 6]
     assert kept == [("Heat", "[]"), ("1917", '["war", "one-shot"]')]
 

@@ -10,7 +10,7 @@ from movie_pipeline.letterboxd.parse import ENTRIES_SCHEMA, FILMS_SCHEMA, QUARAN
 from movie_pipeline.letterboxd.reader import RAW_ROWS_SCHEMA, LetterboxdExport, read_raw_rows
 
 DIARY_HEADER = "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date"
-GOOD = "2024-01-02,Arrival,2016,https://boxd.it/a1,4.5,Yes,\"a24, in-theaters\",2024-01-01"
+GOOD = '2024-01-02,Arrival,2016,https://boxd.it/a1,4.5,Yes,"a24, in-theaters",2024-01-01'
 
 
 def _parse(files: dict[str, str]):
@@ -23,7 +23,10 @@ def _diary(*records: str) -> str:
 
 
 def _reasons(files: dict[str, str]) -> dict[tuple[str, int], str]:
-    return {(file, line): reason for file, line, reason in _parse(files).quarantine.select("source_file", "line", "reason").iter_rows()}
+    return {
+        (file, line): reason
+        for file, line, reason in _parse(files).quarantine.select("source_file", "line", "reason").iter_rows()
+    }
 
 
 # --- quarantine ----------------------------------------------------------------------------
@@ -39,7 +42,10 @@ def _reasons(files: dict[str, str]) -> dict[tuple[str, int], str]:
         (",Her,2013,https://boxd.it/x,,,,", "Date and Watched Date are both empty"),
         ("2024-01-02,Her,201x,https://boxd.it/x,,,,2024-01-01", "Year '201x' is not a whole year from 1870 to 2100"),
         ("2024-01-02,Her,1869,https://boxd.it/x,,,,2024-01-01", "Year '1869' is not a whole year from 1870 to 2100"),
-        ("2024-01-02,Her,2013.0,https://boxd.it/x,,,,2024-01-01", "Year '2013.0' is not a whole year from 1870 to 2100"),
+        (
+            "2024-01-02,Her,2013.0,https://boxd.it/x,,,,2024-01-01",
+            "Year '2013.0' is not a whole year from 1870 to 2100",
+        ),
         ("2024-01-02,Her,2013,https://boxd.it/x,4.3,,,2024-01-01", "Rating '4.3' is not 0.5 to 5 in half steps"),
         ("2024-01-02,Her,2013,https://boxd.it/x,0,,,2024-01-01", "Rating '0' is not 0.5 to 5 in half steps"),
         ("2024-01-02,Her,2013,https://boxd.it/x,5.5,,,2024-01-01", "Rating '5.5' is not 0.5 to 5 in half steps"),
@@ -59,7 +65,10 @@ def test_several_faults_are_all_named():
     reasons = _reasons({"diary.csv": _diary("2024-01-02,,1700,https://boxd.it/x,9,,,2024-01-01")})
 
     assert reasons == {
-        ("diary.csv", 2): "Name is empty; Year '1700' is not a whole year from 1870 to 2100; Rating '9' is not 0.5 to 5 in half steps"
+        (
+            "diary.csv",
+            2,
+        ): "Name is empty; Year '1700' is not a whole year from 1870 to 2100; Rating '9' is not 0.5 to 5 in half steps"
     }
 
 
@@ -79,7 +88,10 @@ def test_duplicate_without_uri_needs_every_field_equal():
     reasons = _reasons({"diary.csv": _diary(first, other_rating, first)})
 
     assert reasons == {
-        ("diary.csv", 4): "duplicate of the entry at line 2 (same Name, Year, Watched Date, Date and Rating, and no Letterboxd URI)"
+        (
+            "diary.csv",
+            4,
+        ): "duplicate of the entry at line 2 (same Name, Year, Watched Date, Date and Rating, and no Letterboxd URI)"
     }
 
 
@@ -129,7 +141,18 @@ def test_entry_values():
 
     assert entries.schema == pl.Schema(ENTRIES_SCHEMA)
     assert entries.drop("film_key").rows() == [
-        (2, "Arrival", 2016, "https://boxd.it/a1", date(2024, 1, 2), date(2024, 1, 1), 4.5, True, ["a24", "in-theaters"], False),
+        (
+            2,
+            "Arrival",
+            2016,
+            "https://boxd.it/a1",
+            date(2024, 1, 2),
+            date(2024, 1, 1),
+            4.5,
+            True,
+            ["a24", "in-theaters"],
+            False,
+        ),
         (3, "1917", 2019, "https://boxd.it/a2", date(2024, 3, 5), date(2024, 3, 5), None, False, [], False),
     ]
 
@@ -167,7 +190,9 @@ def test_film_key_is_sha1_of_name_and_year():
 
 def test_films_across_files():
     files = {
-        "diary.csv": _diary(GOOD, "2024-02-02,Arrival,2016,https://boxd.it/a9,,,,2024-02-01", "2024-02-03,Odd,,,,,,2024-02-03"),
+        "diary.csv": _diary(
+            GOOD, "2024-02-02,Arrival,2016,https://boxd.it/a9,,,,2024-02-01", "2024-02-03,Odd,,,,,,2024-02-03"
+        ),
         "watched.csv": "Date,Name,Year,Letterboxd URI\n2024-01-01,Arrival,2016,https://boxd.it/film1\n2024-01-01,Her,2013,https://boxd.it/film2\n",
         "ratings.csv": "Date,Name,Year,Letterboxd URI,Rating\n2024-01-01,Her,2013,https://boxd.it/film2,3.5\n2024-01-01,Heat,1995,https://boxd.it/film3,5\n",
         "reviews.csv": "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Review,Tags,Watched Date\n2024-01-01,Alien,1979,https://boxd.it/r,,,scary,,2024-01-01\n",
@@ -184,7 +209,11 @@ def test_films_across_files():
     ]
     keys_by_name = dict(result.films.select("name", "film_key").iter_rows())
     assert keys_by_name["Odd"] == film_key("Odd", None)
-    assert result.entries["film_key"].to_list() == [keys_by_name["Arrival"], keys_by_name["Arrival"], keys_by_name["Odd"]]
+    assert result.entries["film_key"].to_list() == [
+        keys_by_name["Arrival"],
+        keys_by_name["Arrival"],
+        keys_by_name["Odd"],
+    ]
 
 
 def test_same_title_different_years_are_different_films():
@@ -196,9 +225,15 @@ def test_same_title_different_years_are_different_films():
 @pytest.mark.parametrize("name", [" ", "   ", "\t", " \t "])
 def test_a_blank_title_is_quarantined(name):
     record = f"2024-01-02,{name},2016,https://boxd.it/b,,,,2024-01-01"
-    files = {"diary.csv": _diary(GOOD, record), "watched.csv": f"Date,Name,Year,Letterboxd URI\n2024-01-01,{name},2016,https://boxd.it/w\n"}
+    files = {
+        "diary.csv": _diary(GOOD, record),
+        "watched.csv": f"Date,Name,Year,Letterboxd URI\n2024-01-01,{name},2016,https://boxd.it/w\n",
+    }
     result = _parse(files)
 
     assert result.entries["line"].to_list() == [2]
     assert result.films["name"].to_list() == ["Arrival"]
-    assert _reasons(files) == {("diary.csv", 3): "Name is blank (only white space)", ("watched.csv", 2): "Name is blank (only white space)"}
+    assert _reasons(files) == {
+        ("diary.csv", 3): "Name is blank (only white space)",
+        ("watched.csv", 2): "Name is blank (only white space)",
+    }

@@ -82,7 +82,12 @@ def test_lone_diary_csv(tmp_path):
 
 @pytest.mark.parametrize(
     ("fixture_file", "expected_kind"),
-    [("diary.csv", "diary.csv"), ("ratings.csv", "ratings.csv"), ("watched.csv", "watched.csv"), ("reviews.csv", "reviews.csv")],
+    [
+        ("diary.csv", "diary.csv"),
+        ("ratings.csv", "ratings.csv"),
+        ("watched.csv", "watched.csv"),
+        ("reviews.csv", "reviews.csv"),
+    ],
 )
 def test_lone_csv_of_another_name_is_known_by_its_header(tmp_path, fixture_file, expected_kind):
     path = tmp_path / "My Letterboxd (1).csv"
@@ -98,7 +103,10 @@ def test_export_name_gives_person_and_time(tmp_path):
 
     assert open_upload(path).person == "choicehoney"  # profile.csv wins over the name
     assert open_upload(path).exported_at == "2026-01-21T11:21Z"
-    assert (open_upload(without_profile).person, open_upload(without_profile).exported_at) == ("other", "2025-12-20T17:50Z")
+    assert (open_upload(without_profile).person, open_upload(without_profile).exported_at) == (
+        "other",
+        "2025-12-20T17:50Z",
+    )
 
 
 # --- whole-file failures -------------------------------------------------------------------
@@ -206,7 +214,9 @@ def test_zip_entry_failing_its_crc(tmp_path):
     assert "CRC" in message
 
 
-@pytest.mark.parametrize("entry", ["../diary.csv", "/etc/diary.csv", "export/../../diary.csv", "C:/diary.csv", "../outside/"])
+@pytest.mark.parametrize(
+    "entry", ["../diary.csv", "/etc/diary.csv", "export/../../diary.csv", "C:/diary.csv", "../outside/"]
+)
 def test_zip_entry_escaping_its_folder(tmp_path, entry):
     path = _zip(tmp_path / "evil.zip", {"diary.csv": DIARY.encode(), entry: DIARY.encode()})
     message = _raises(UnsafeZipEntry, path)

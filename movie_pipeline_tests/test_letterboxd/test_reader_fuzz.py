@@ -74,8 +74,11 @@ def diaries(draw) -> tuple[list[Record], list[str], str, str]:
     if draw(st.booleans()):
         written.append(Record(["2024-01-01", "Unclosed,2016,https://boxd.it/u,,,,"], "a quote opened on line", True))
     endings = [draw(st.sampled_from(["\r\n", "\n", "\r"])) for _ in range(len(written) + 1)]
-    return written, endings, draw(st.sampled_from([",", ";", "\t"])), draw(
-        st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+    return (
+        written,
+        endings,
+        draw(st.sampled_from([",", ";", "\t"])),
+        draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])),
     )
 
 

@@ -158,7 +158,9 @@ def test_a_multi_line_review_is_not_a_runaway_quote():
 
 
 def test_a_quote_inside_an_unquoted_field_is_text_not_an_opening():
-    text = _csv_text([], "\n") + '2024-01-02,Her "2",2013,,,,,2024-01-01\n' + _csv_text(ROWS[:1], "\n").split("\n", 1)[1]
+    text = (
+        _csv_text([], "\n") + '2024-01-02,Her "2",2013,,,,,2024-01-01\n' + _csv_text(ROWS[:1], "\n").split("\n", 1)[1]
+    )
     rows = _read(text.encode()).rows
 
     assert rows["name"].to_list() == ['Her "2"', "Arrival"]
@@ -311,7 +313,9 @@ def test_the_real_zip_is_far_below_every_limit():
 
 def test_a_zip_inside_a_zip_says_so(tmp_path):
     inner = upload_path("choicehoney-zip").read_bytes()
-    message = _raises(errors.ZipInsideZip, _zip(tmp_path / "outer.zip", {"letterboxd-choicehoney-2026-01-02.zip": inner}))
+    message = _raises(
+        errors.ZipInsideZip, _zip(tmp_path / "outer.zip", {"letterboxd-choicehoney-2026-01-02.zip": inner})
+    )
 
     assert message.startswith("outer.zip: ") and "letterboxd-choicehoney-2026-01-02.zip" in message
     assert "unzip" in message
@@ -346,7 +350,16 @@ def test_a_lone_csv_over_the_size_limit_names_the_limit(tmp_path):
 
 
 def test_every_new_error_is_an_upload_error():
-    new_types = ["LinkOutsideExport", "NotAFile", "UnreadableFile", "ZipOverLimit", "UploadTooLarge", "ZipInsideZip", "SeveralExports", "EncryptedZip"]
+    new_types = [
+        "LinkOutsideExport",
+        "NotAFile",
+        "UnreadableFile",
+        "ZipOverLimit",
+        "UploadTooLarge",
+        "ZipInsideZip",
+        "SeveralExports",
+        "EncryptedZip",
+    ]
     for name in new_types:
         assert issubclass(getattr(errors, name), errors.UploadError)
         assert re.fullmatch(r"f: line 2: p; .+", str(getattr(errors, name)("f", "p", line=2)))

@@ -84,7 +84,9 @@ def write_zip_bomb(path: Path) -> int:
             stream.write(segment)
         stream.write(final)
         directory_at = stream.tell()
-        stream.write(b"PK\x01\x02" + struct.pack("<H", 20) + common + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, 0) + name)
+        stream.write(
+            b"PK\x01\x02" + struct.pack("<H", 20) + common + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, 0) + name
+        )
         directory_size = stream.tell() - directory_at
         stream.write(b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, directory_size, directory_at, 0))
     return size

@@ -121,7 +121,8 @@ def test_has_review_matches_reviews_by_uri_or_name_year_and_watched_date(export)
     review_uris = {r["Letterboxd URI"] for r in files["reviews.csv"].records}
     review_viewings = {(r["Name"], r["Year"], r["Watched Date"]) for r in files["reviews.csv"].records}
     expected = [
-        (r["Letterboxd URI"] != "" and r["Letterboxd URI"] in review_uris) or (r["Name"], r["Year"], r["Watched Date"]) in review_viewings
+        (r["Letterboxd URI"] != "" and r["Letterboxd URI"] in review_uris)
+        or (r["Name"], r["Year"], r["Watched Date"]) in review_viewings
         for r in files["diary.csv"].records
     ]
 

@@ -40,9 +40,11 @@ def test_same_bytes_dropped_twice_give_the_same_key(tmp_path):
     renamed = tmp_path / "renamed.zip"
     shutil.copy(upload_path("choicehoney-zip"), renamed)
 
-    assert upload_key(first / name) == upload_key(second / name) == "letterboxd-choicehoney-2026-01-02-" + hashlib.sha256(
-        renamed.read_bytes()
-    ).hexdigest()[:12]
+    assert (
+        upload_key(first / name)
+        == upload_key(second / name)
+        == "letterboxd-choicehoney-2026-01-02-" + hashlib.sha256(renamed.read_bytes()).hexdigest()[:12]
+    )
     assert upload_key(renamed).endswith(upload_key(first / name)[-12:])
 
 
@@ -155,14 +157,18 @@ def test_hashing_a_fifo_refuses_it_without_blocking(tmp_path):
     # content_sha256 is called after a stat said "file": a FIFO swapped in since must not block the open.
     os.mkfifo(tmp_path / "diary.csv")
 
-    with pytest.raises(NotAFileOrFolder, match=r"^diary.csv: it is a named pipe \(FIFO\), not a file or folder; remove it"):
+    with pytest.raises(
+        NotAFileOrFolder, match=r"^diary.csv: it is a named pipe \(FIFO\), not a file or folder; remove it"
+    ):
         content_sha256(tmp_path / "diary.csv")
 
 
 def test_a_top_level_link_is_refused_naming_its_target(tmp_path):
     (tmp_path / "export.zip").symlink_to("/dev/zero")
 
-    with pytest.raises(NotAFileOrFolder, match="^export.zip: it is a symbolic link to '/dev/zero', not a file or folder"):
+    with pytest.raises(
+        NotAFileOrFolder, match="^export.zip: it is a symbolic link to '/dev/zero', not a file or folder"
+    ):
         upload_key(tmp_path / "export.zip")
 
 
@@ -235,7 +241,9 @@ def test_folder_hash_of_a_normal_export_is_unchanged(tmp_path):
     # The stream hashed before links and special files were handled: (length, path, length, bytes) per file.
     folder = upload_path("extratone")
     digest = hashlib.sha256()
-    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    paths = sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+    )
     for relative in paths:
         name, data = relative.encode(), (folder / relative).read_bytes()
         digest.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big") + data)
@@ -245,7 +253,12 @@ def test_folder_hash_of_a_normal_export_is_unchanged(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("diary.csv", "diary.csv"), (os.fsdecode(b"caf\xe9.csv"), "caf\\xe9.csv"), ("a\nb\x1b.zip", "a\\nb\\x1b.zip"), ("Ñandú.zip", "Ñandú.zip")],
+    [
+        ("diary.csv", "diary.csv"),
+        (os.fsdecode(b"caf\xe9.csv"), "caf\\xe9.csv"),
+        ("a\nb\x1b.zip", "a\\nb\\x1b.zip"),
+        ("Ñandú.zip", "Ñandú.zip"),
+    ],
 )
 def test_printable_name(name, expected):
     assert printable_name(name) == expected

@@ -45,7 +45,9 @@ def test_sensor_ticks_building_the_resource_anew_share_one_engine_per_url_and_ke
         return dg.SensorResult(skip_reason="probe")
 
     for _ in range(2):
-        with dg.build_sensor_context(resources={"storage": PipelineStorage(data_dir=str(data_dir), database_url=url)}) as context:
+        with dg.build_sensor_context(
+            resources={"storage": PipelineStorage(data_dir=str(data_dir), database_url=url)}
+        ) as context:
             engine_probe_sensor(context)
 
     assert engines[0] is engines[1] is shared_engine(url)

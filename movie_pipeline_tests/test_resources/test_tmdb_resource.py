@@ -43,10 +43,15 @@ def test_the_asset_enriches_through_the_client_of_the_resource_it_is_given(stora
         encoding="utf-8",
     )
     key = upload_key(diary)
-    with StandinThread(StandinOptions(accepted_credentials=frozenset({TOKEN}))) as standin, dg.instance_for_test() as instance:
+    with (
+        StandinThread(StandinOptions(accepted_credentials=frozenset({TOKEN}))) as standin,
+        dg.instance_for_test() as instance,
+    ):
         instance.add_dynamic_partitions(uploads_partitions.name, [key])
         result = dg.materialize(
-            [raw_diary, parsed_movies, enriched_movies], partition_key=key, instance=instance,
+            [raw_diary, parsed_movies, enriched_movies],
+            partition_key=key,
+            instance=instance,
             resources={"storage": storage, "tmdb": TmdbResource(base_url=standin.base_url, read_access_token=TOKEN)},
         )
         seen = standin.stats

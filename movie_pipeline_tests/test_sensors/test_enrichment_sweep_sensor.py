@@ -17,15 +17,27 @@ WITH_TOKEN = TmdbResource(base_url="http://127.0.0.1:9/3", read_access_token="to
 @pytest.fixture
 def instance():
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(uploads_partitions.name, ["alice-aaaaaaaaaaaa", "bob-bbbbbbbbbbbb", "carol-cccccccccccc"])
+        instance.add_dynamic_partitions(
+            uploads_partitions.name, ["alice-aaaaaaaaaaaa", "bob-bbbbbbbbbbbb", "carol-cccccccccccc"]
+        )
         yield instance
 
 
 def add_matches(storage, upload: str, statuses: list[str], at: datetime | None = None) -> None:
     now = at or datetime.now(timezone.utc)
     rows = [
-        {"upload": upload, "film_key": f"{i:016x}", "name": f"Film {i}", "year": 2000, "letterboxd_uri": None,
-         "tmdb_id": None, "status": status, "confidence": 0.0, "reason": "test", "updated_at": now}
+        {
+            "upload": upload,
+            "film_key": f"{i:016x}",
+            "name": f"Film {i}",
+            "year": 2000,
+            "letterboxd_uri": None,
+            "tmdb_id": None,
+            "status": status,
+            "confidence": 0.0,
+            "reason": "test",
+            "updated_at": now,
+        }
         for i, status in enumerate(statuses)
     ]
     with storage.engine().begin() as conn:
@@ -39,7 +51,9 @@ def add_run(instance, job_name: str, partition: str, status=dg.DagsterRunStatus.
     else:
         job = defs.resolve_job_def(job_name)
     run = instance.create_run_for_job(
-        job, status=status, tags={"dagster/partition": partition, **(tags or {})},
+        job,
+        status=status,
+        tags={"dagster/partition": partition, **(tags or {})},
         asset_selection={dg.AssetKey(a) for a in assets} if assets else None,
     )
     return run.run_id
@@ -74,7 +88,9 @@ def requested_jobs(result) -> list[tuple[str, str]]:
 
 def test_requests_one_run_for_the_upload_waiting_longest(instance, storage):
     add_matches(storage, "carol-cccccccccccc", ["pending"], at=datetime(2026, 1, 2, tzinfo=timezone.utc))
-    add_matches(storage, "alice-aaaaaaaaaaaa", ["found", "pending", "pending"], at=datetime(2026, 1, 3, tzinfo=timezone.utc))
+    add_matches(
+        storage, "alice-aaaaaaaaaaaa", ["found", "pending", "pending"], at=datetime(2026, 1, 3, tzinfo=timezone.utc)
+    )
     add_matches(storage, "bob-bbbbbbbbbbbb", ["found", "not_found"], at=datetime(2026, 1, 1, tzinfo=timezone.utc))
     result = evaluate(instance, storage)
     assert requested_jobs(result) == [("enrichment_sweep_job", "carol-cccccccccccc")]
@@ -92,7 +108,13 @@ def test_skips_while_any_enrichment_run_is_in_flight(instance, storage, job_name
 def test_finished_runs_do_not_hold_the_sweep_back(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     add_run(instance, "enrichment_sweep_job", "alice-aaaaaaaaaaaa", dg.DagsterRunStatus.SUCCESS)
-    add_run(instance, "upload_job", "alice-aaaaaaaaaaaa", dg.DagsterRunStatus.FAILURE, tags={"dagster/failure_reason": "STEP_FAILURE"})
+    add_run(
+        instance,
+        "upload_job",
+        "alice-aaaaaaaaaaaa",
+        dg.DagsterRunStatus.FAILURE,
+        tags={"dagster/failure_reason": "STEP_FAILURE"},
+    )
     assert requested(evaluate(instance, storage)) == ["alice-aaaaaaaaaaaa"]
 
 
@@ -114,6 +136,7 @@ def test_skips_with_the_reason_when_no_credentials_are_set(instance, storage):
 
 
 # --- dead runs and recovery -------------------------------------------------------------------
+
 
 def test_a_run_whose_heartbeat_is_stale_is_marked_failed_and_the_sweep_goes_on(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
@@ -170,7 +193,13 @@ def test_an_upload_with_movie_stats_whose_sweep_died_gets_enrichment_and_stats(i
 
 def test_an_upload_whose_asset_failed_is_not_re_run(instance, storage):
     add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE)
-    add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE, tags={"dagster/failure_reason": "STEP_FAILURE"})
+    add_run(
+        instance,
+        "upload_job",
+        "bob-bbbbbbbbbbbb",
+        dg.DagsterRunStatus.FAILURE,
+        tags={"dagster/failure_reason": "STEP_FAILURE"},
+    )
     assert skip_message(evaluate(instance, storage))
 
 
@@ -182,7 +211,9 @@ def test_an_upload_whose_runs_keep_dying_is_left_to_a_person(instance, storage):
 
 def test_a_run_dagster_is_about_to_retry_holds_the_sweep(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
-    failed = add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE, tags={"dagster/will_retry": "true"})
+    failed = add_run(
+        instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.FAILURE, tags={"dagster/will_retry": "true"}
+    )
     result = evaluate(instance, storage)
     assert failed in skip_message(result)
 
@@ -191,8 +222,13 @@ def test_a_run_beats_while_it_executes(instance, storage, data_dir):
     from movie_pipeline.assets.ingest import raw_diary
 
     (data_dir / "uploads" / "diary.csv").write_text("Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n")
-    result = dg.materialize([raw_diary], partition_key="alice-aaaaaaaaaaaa", instance=instance,
-                            resources={"storage": storage}, raise_on_error=False)
+    result = dg.materialize(
+        [raw_diary],
+        partition_key="alice-aaaaaaaaaaaa",
+        instance=instance,
+        resources={"storage": storage},
+        raise_on_error=False,
+    )
     with storage.engine().connect() as conn:
         beats = list(conn.execute(select(db.run_heartbeats.c.run_id, db.run_heartbeats.c.upload)))
     assert beats == [(result.run_id, "alice-aaaaaaaaaaaa")]

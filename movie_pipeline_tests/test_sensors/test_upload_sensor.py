@@ -74,7 +74,11 @@ def test_a_bad_upload_does_not_stop_the_sensor_or_other_uploads(ticks, data_dir)
     requested = ticks.requested(ticks.tick())
     # Bad files still become partitions: their runs fail with a message saying what is wrong.
     assert sorted(requested) == sorted(
-        [expected_key("broken", uploads / "broken.zip"), expected_key("notes", uploads / "notes.csv"), expected_key("diary", uploads / "diary.csv")]
+        [
+            expected_key("broken", uploads / "broken.zip"),
+            expected_key("notes", uploads / "notes.csv"),
+            expected_key("diary", uploads / "diary.csv"),
+        ]
     )
 
 

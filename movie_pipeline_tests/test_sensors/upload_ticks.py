@@ -28,7 +28,9 @@ class Ticks:
         self.log = LogLines()
 
     def tick(self) -> dg.SensorResult:
-        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources={"storage": self.storage}) as context:
+        with dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, resources={"storage": self.storage}
+        ) as context:
             context.log.addHandler(self.log)
             result = upload_sensor(context)
         self.cursor = result.cursor

@@ -18,11 +18,13 @@ def at(day: int) -> str:
 
 
 def test_a_newer_export_of_the_same_person_replaces_the_older_one():
-    frame = uploads([
-        ("alice-old", "alice", "2025-06-01", at(20)),   # registered later, but exported earlier
-        ("alice-new", "Alice", "2026-01-02T10:00Z", at(5)),
-        ("bob", "bob", None, at(3)),
-    ])
+    frame = uploads(
+        [
+            ("alice-old", "alice", "2025-06-01", at(20)),  # registered later, but exported earlier
+            ("alice-new", "Alice", "2026-01-02T10:00Z", at(5)),
+            ("bob", "bob", None, at(3)),
+        ]
+    )
     assert newest_upload_per_person(frame) == ["alice-new", "bob"]
 
 

@@ -160,8 +160,9 @@ async def test_api_key_is_redacted_from_every_exception_text():
     with aioresponses() as mocked:
         for _ in range(2):
             mocked.get(SEARCH, exception=aiohttp.InvalidURL(leaked_url))
-        async with RateLimitedTmdbClient(mocked_config(read_access_token=None, api_key=API_KEY, max_attempts=2),
-                                         sleep=sleeps) as client:
+        async with RateLimitedTmdbClient(
+            mocked_config(read_access_token=None, api_key=API_KEY, max_attempts=2), sleep=sleeps
+        ) as client:
             with pytest.raises(TmdbUnavailable) as raised:
                 await client.search_movies("x")
     rendered = "".join(traceback.format_exception(raised.value))
@@ -241,8 +242,9 @@ async def test_every_kind_of_fault_is_retried_until_success():
 
 async def test_a_hang_with_api_key_auth_leaks_nothing_into_the_error():
     async with running_standin(StandinOptions(faults=["hang", "hang"])) as standin:
-        config = standin_config(standin.base_url, read_access_token=None, api_key=API_KEY, max_attempts=2,
-                                request_timeout_s=0.2)
+        config = standin_config(
+            standin.base_url, read_access_token=None, api_key=API_KEY, max_attempts=2, request_timeout_s=0.2
+        )
         async with RateLimitedTmdbClient(config) as client:
             with pytest.raises(TmdbUnavailable) as raised:
                 await client.search_movies("Fight Club")

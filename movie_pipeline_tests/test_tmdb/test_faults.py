@@ -6,7 +6,13 @@ import random
 from movie_pipeline.tmdb.enrich import enrich_films
 from movie_pipeline.tmdb.overrides import Overrides
 from movie_pipeline.tmdb.standin import StandinOptions, load_corpus, running_standin
-from movie_pipeline_tests.test_tmdb.enrich_support import client_factory, films_frame, matches, sqlite_engine, standin_config
+from movie_pipeline_tests.test_tmdb.enrich_support import (
+    client_factory,
+    films_frame,
+    matches,
+    sqlite_engine,
+    standin_config,
+)
 
 FAULT_MIX = {
     "500": 0.05,
@@ -40,7 +46,11 @@ async def enrich_until_settled(engine, standin, films, config_changes) -> list[d
     after_each_run = []
     for _ in range(MAX_RUNS):
         await enrich_films(
-            films, upload=UPLOAD, engine=engine, client_factory=client_factory(config), overrides=Overrides(),
+            films,
+            upload=UPLOAD,
+            engine=engine,
+            client_factory=client_factory(config),
+            overrides=Overrides(),
             log=lambda line: None,
         )
         after_each_run.append(matches(engine, UPLOAD))

@@ -127,8 +127,11 @@ async def test_labelled_hard_cases_are_all_matched_right(tmp_path):
     expected_of = {id(case): int(case["expected_tmdb_id"]) if case["expected_tmdb_id"] else None for case in cases}
     found = [(case, got) for case, got in results if got is not None]
     correct = [(case, got) for case, got in found if got == expected_of[id(case)]]
-    wrong = [f"{case['name']} ({case['year']}): got {got}, want {expected_of[id(case)]}" for case, got in results
-             if got != expected_of[id(case)]]
+    wrong = [
+        f"{case['name']} ({case['year']}): got {got}, want {expected_of[id(case)]}"
+        for case, got in results
+        if got != expected_of[id(case)]
+    ]
     positives = sum(1 for case in cases if case["expected_tmdb_id"])
     assert positives >= 40 and len(cases) - positives >= 10
     assert len(correct) / len(found) == 1.0, wrong  # precision

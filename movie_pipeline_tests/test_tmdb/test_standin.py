@@ -46,7 +46,8 @@ async def test_search_results_have_exactly_the_recorded_keys_and_types():
         for key in ("backdrop_path", "poster_path"):
             assert result[key] is None
         mismatched = {
-            key for key in recorded_result
+            key
+            for key in recorded_result
             if key not in ("backdrop_path", "poster_path") and json_type(result[key]) != json_type(recorded_result[key])
         }
         assert mismatched == set()
@@ -105,7 +106,10 @@ async def test_details_with_credits_has_the_recorded_keys_and_the_corpus_people(
     assert details.keys() >= tmdb_fixture("jdrouet-tmdb-api/movie-details.json").keys()
     assert details.keys() - {"credits"} == plain.keys() and "credits" not in plain
     assert (details["release_date"], details["runtime"], details["imdb_id"], details["poster_path"]) == (
-        "1999-10-15", 139, None, None,
+        "1999-10-15",
+        139,
+        None,
+        None,
     )
     cast, crew = details["credits"]["cast"], details["credits"]["crew"]
     assert all(person.keys() >= recorded["credits"]["cast"][0].keys() for person in cast)
@@ -144,8 +148,12 @@ async def test_auth_accepts_bearer_or_api_key_and_answers_the_recorded_401_other
         async with session.get(url, params={"api_key": secret}) as response:
             api_key_status = response.status
         rejected = []
-        for kwargs in ({}, {"params": {"api_key": "wrong"}}, {"headers": {"Authorization": "Bearer wrong"}},
-                       {"headers": {"Authorization": secret}}):
+        for kwargs in (
+            {},
+            {"params": {"api_key": "wrong"}},
+            {"headers": {"Authorization": "Bearer wrong"}},
+            {"headers": {"Authorization": secret}},
+        ):
             async with session.get(url, **kwargs) as response:
                 rejected.append((response.status, await response.json()))
     assert (bearer_status, api_key_status) == (200, 200)
@@ -171,7 +179,12 @@ async def test_fault_script_answers_in_arrival_order():
             async with session.get(f"{standin.base_url}/movie/550", headers=TOKEN) as response:
                 answers.append((response.status, response.headers.get("Retry-After"), await response.text()))
     assert [(status, retry_after) for status, retry_after, _ in answers] == [
-        (429, "1"), (429, None), (500, None), (503, None), (200, None), (200, None)
+        (429, "1"),
+        (429, None),
+        (500, None),
+        (503, None),
+        (200, None),
+        (200, None),
     ]
     assert [json.loads(answers[index][2])["status_code"] for index in range(4)] == [25, 25, 11, 9]
     with pytest.raises(json.JSONDecodeError):
@@ -288,7 +301,10 @@ async def test_reset_mid_body_sends_the_status_headers_and_half_the_body_then_re
                     await response.read()
             after = await get_json(session, f"{standin.base_url}/movie/550")
     assert status == 200 and after[0] == 200
-    assert [(record.fault, record.status) for record in standin.stats.requests] == [("reset-mid-body", None), ("ok", 200)]
+    assert [(record.fault, record.status) for record in standin.stats.requests] == [
+        ("reset-mid-body", None),
+        ("ok", 200),
+    ]
     assert standin.stats.faults() == Counter({"reset-mid-body": 1})
 
 
@@ -316,8 +332,13 @@ async def test_summary_holds_the_server_side_figures_as_json():
         for _ in range(3):
             await get_json(session, f"{standin.base_url}/movie/550")
     summary = json.loads(json.dumps(standin.stats.summary()))
-    assert {key: summary[key] for key in ("requests", "statuses", "faults", "rate_limited", "peak_starts_per_second")} == {
-        "requests": 3, "statuses": {"500": 1, "429": 1, "200": 1}, "faults": {"500": 1, "429": 1},
-        "rate_limited": 1, "peak_starts_per_second": 3,
+    assert {
+        key: summary[key] for key in ("requests", "statuses", "faults", "rate_limited", "peak_starts_per_second")
+    } == {
+        "requests": 3,
+        "statuses": {"500": 1, "429": 1, "200": 1},
+        "faults": {"500": 1, "429": 1},
+        "rate_limited": 1,
+        "peak_starts_per_second": 3,
     }
     assert summary["peak_open_connections"] == summary["connections_opened"] == 1

@@ -75,24 +75,40 @@ def argument_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1; 0 picks a free one (default 8765)")
     parser.add_argument(
-        "--latency-ms", type=latency_range_s, default=(0.0, 0.0), metavar="LOW-HIGH",
+        "--latency-ms",
+        type=latency_range_s,
+        default=(0.0, 0.0),
+        metavar="LOW-HIGH",
         help="added latency per request, uniform in milliseconds, e.g. 200-500",
     )
     parser.add_argument(
-        "--rate-limit", type=int, default=None, metavar="PER_SECOND",
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="PER_SECOND",
         help="answer 429 beyond this many requests in any 1-second window",
     )
     parser.add_argument(
-        "--connection-setup-ms", type=float, default=0.0, metavar="MS",
+        "--connection-setup-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
         help="extra delay on the first request of each new connection (models TCP + TLS setup)",
     )
     parser.add_argument(
-        "--fault-rate", type=fault_rate, action="append", default=[], metavar="FAULT=P",
+        "--fault-rate",
+        type=fault_rate,
+        action="append",
+        default=[],
+        metavar="FAULT=P",
         help=f"answer this fault with probability P per request, e.g. 500=0.1 (repeatable; one of {sorted(FAULTS)})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault and latency draws (default 0)")
     parser.add_argument(
-        "--stats-file", type=Path, default=None, metavar="PATH",
+        "--stats-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
         help="write what the stand-in saw as JSON here every second and on exit",
     )
     return parser

@@ -112,7 +112,13 @@ class StandinProcess:
     def __init__(self, stats_file: Path, arguments: Sequence[str] = ()):
         self.stats_file = stats_file
         self._command = [
-            sys.executable, "-m", "movie_pipeline.tmdb.standin", "--port", "0", "--stats-file", str(stats_file),
+            sys.executable,
+            "-m",
+            "movie_pipeline.tmdb.standin",
+            "--port",
+            "0",
+            "--stats-file",
+            str(stats_file),
             *arguments,
         ]
         self._process: subprocess.Popen | None = None

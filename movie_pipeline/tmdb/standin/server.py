@@ -21,9 +21,7 @@ from aiohttp import web
 from movie_pipeline.tmdb.standin import payloads
 from movie_pipeline.tmdb.standin.corpus import StandinCorpus
 
-FAULTS = frozenset(
-    {"429", "429-no-retry-after", "500", "503", "hang", "invalid-json", "reset", "reset-mid-body", "ok"}
-)
+FAULTS = frozenset({"429", "429-no-retry-after", "500", "503", "hang", "invalid-json", "reset", "reset-mid-body", "ok"})
 SEARCH_ROUTE = "search"
 DETAILS_ROUTE = "details"
 
@@ -50,8 +48,10 @@ class StandinOptions:
             raise ValueError(f"fault_rates {self.fault_rates} must be probabilities >= 0 that sum to at most 1.")
         low, high = self.latency_s
         if not 0 <= low <= high or self.connection_setup_s < 0:
-            raise ValueError(f"latency_s {self.latency_s} must be (low, high) with 0 <= low <= high, "
-                             f"and connection_setup_s {self.connection_setup_s} must be >= 0.")
+            raise ValueError(
+                f"latency_s {self.latency_s} must be (low, high) with 0 <= low <= high, "
+                f"and connection_setup_s {self.connection_setup_s} must be >= 0."
+            )
         if self.rate_limit_per_s is not None and self.rate_limit_per_s < 1:
             raise ValueError(f"rate_limit_per_s must be None or at least 1, not {self.rate_limit_per_s}.")
 
