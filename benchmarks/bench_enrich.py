@@ -114,9 +114,11 @@ async def seed_plan(films: list[tuple[str, int]], base_url: str, token: str) -> 
     headers = {"Authorization": f"Bearer {token}"}
 
     async def get(path: str, params: dict[str, str]) -> dict:
-        async with aiohttp.ClientSession(headers=headers) as session:
-            async with session.get(f"{base_url}{path}", params=params) as response:
-                return await response.json()
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.get(f"{base_url}{path}", params=params) as response,
+        ):
+            return await response.json()
 
     async def one(name: str, year: int) -> bool:
         candidates = (await get("/search/movie", {"query": name, "year": str(year)}))["results"]

@@ -6,7 +6,7 @@ the sweep, the refresh, or `__ASSET_JOB` from the UI or a backfill. A run is dea
 beating in `run_heartbeats` (or never began to, long after it started): a killed process group leaves its run
 STARTED for ever on an instance without run monitoring."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from sqlalchemy import select
@@ -54,7 +54,7 @@ def enriching_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun
 
 
 def runs_awaiting_retry(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    recently = datetime.now(timezone.utc) - RETRY_GRACE
+    recently = datetime.now(UTC) - RETRY_GRACE
     failed = instance.get_runs(
         filters=dg.RunsFilter(
             statuses=[dg.DagsterRunStatus.FAILURE], tags={WILL_RETRY_TAG: "true"}, updated_after=recently
@@ -69,7 +69,7 @@ def uploads_of(runs: list[dg.DagsterRun]) -> set[str]:
 
 def fail_dead_runs(instance: dg.DagsterInstance, engine: Engine, now: datetime | None = None) -> list[dg.DagsterRun]:
     """Mark failed every enriching run whose worker is gone, so it stops holding enrichment back."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     records = [
         record
         for record in instance.get_run_records(filters=dg.RunsFilter(statuses=WORKER_EXPECTED))
@@ -94,7 +94,7 @@ def silent_for(record: dg.RunRecord, heartbeat_at: datetime | None, now: datetim
         silence = now - heartbeat_at
         return f"no heartbeat for {silence.total_seconds():.0f} s" if silence > HEARTBEAT_STALE_AFTER else None
     started = record.start_time or record.update_timestamp.timestamp()
-    waited = now - datetime.fromtimestamp(started, timezone.utc)
+    waited = now - datetime.fromtimestamp(started, UTC)
     return f"no heartbeat {waited.total_seconds():.0f} s after it started" if waited > START_UP_ALLOWANCE else None
 
 
@@ -103,7 +103,7 @@ def last_heartbeats(engine: Engine, run_ids: list[str]) -> dict[str, datetime]:
     with engine.connect() as conn:
         rows = conn.execute(select(beats.run_id, beats.heartbeat_at).where(beats.run_id.in_(run_ids)))
         # SQLite hands back naive datetimes; they were written in UTC.
-        return {run_id: at if at.tzinfo else at.replace(tzinfo=timezone.utc) for run_id, at in rows}
+        return {run_id: at if at.tzinfo else at.replace(tzinfo=UTC) for run_id, at in rows}
 
 
 def uploads_left_by_dead_runs(instance: dg.DagsterInstance, known: set[str]) -> list[str]:

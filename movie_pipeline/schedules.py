@@ -20,7 +20,9 @@ REFRESH_OLDER_THAN_DAYS = 30
     job=tmdb_refresh_job,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=f"Daily: re-fetch TMDB details cached more than {REFRESH_OLDER_THAN_DAYS} days ago, then recompute stats.",
+    description=(
+        f"Daily: re-fetch TMDB details cached more than {REFRESH_OLDER_THAN_DAYS} days ago, then recompute stats."
+    ),
 )
 def tmdb_refresh_schedule(
     context: dg.ScheduleEvaluationContext, storage: PipelineStorage

@@ -1,4 +1,4 @@
-"""Shared fixtures: a temp data folder and film database, a test Dagster instance, and throwaway PostgreSQL databases."""
+"""Shared fixtures: a temp data folder and film database, a test Dagster instance, throwaway PostgreSQL databases."""
 
 import os
 from collections.abc import Callable, Iterator

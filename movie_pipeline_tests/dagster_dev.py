@@ -76,7 +76,8 @@ class DagsterDev:
     def run_worker_pid(self, run_id: str) -> int | None:
         """The live run worker: the code server's child process whose pid the run's own engine event names."""
         query = f"""{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{
-            ... on EngineEvent {{ message metadataEntries {{ label ... on TextMetadataEntry {{ text }} }} }} }} }} }} }}"""
+            ... on EngineEvent {{ message metadataEntries {{ label ... on TextMetadataEntry {{ text }} }} }}
+            }} }} }} }}"""
         for event in self.graphql(query)["logsForRun"]["events"]:
             if event and event["message"].startswith("Started process for run"):
                 pid = int(next(e["text"] for e in event["metadataEntries"] if e["label"] == "pid"))

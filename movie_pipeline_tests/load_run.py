@@ -231,7 +231,8 @@ class LoadFigures:
             ),
             (
                 "films in → out; lost / duplicated / invented",
-                f"{self.films_in} → {self.films_out}; {self.films_lost} / {self.films_duplicated} / {self.films_invented}",
+                f"{self.films_in} → {self.films_out}; {self.films_lost} / {self.films_duplicated} / "
+                f"{self.films_invented}",
                 "0 / 0 / 0",
             ),
             ("runs: upload / sweep / failed", f"{self.upload_runs} / {self.sweep_runs} / {self.failed_runs}", ""),

@@ -3,6 +3,7 @@
 import csv
 import os
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,6 @@ def test_a_dropped_export_runs_the_whole_chain(tmp_path):
 
     timestamps = sorted(t["timestamp"] for t in ticks)
     assert len(timestamps) >= 2
-    assert all(later - earlier >= 9.5 for earlier, later in zip(timestamps, timestamps[1:]))
+    assert all(later - earlier >= 9.5 for earlier, later in pairwise(timestamps))
     in_flight_together = [r for r in runs if r["status"] in ("STARTED", "STARTING", "QUEUED")]
     assert len(in_flight_together) <= 1

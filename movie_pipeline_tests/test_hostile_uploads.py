@@ -143,7 +143,7 @@ def zip_of(path: Path, members: dict[str, bytes | str]) -> None:
 def patch_zip_headers(path: Path, offsets: tuple[int, int], change: Callable[[bytearray, int], None]) -> None:
     """Apply `change` at an offset of the local header and of the central directory entry."""
     raw = bytearray(path.read_bytes())
-    for signature, offset in zip((b"PK\x03\x04", b"PK\x01\x02"), offsets):
+    for signature, offset in zip((b"PK\x03\x04", b"PK\x01\x02"), offsets, strict=True):
         change(raw, raw.index(signature) + offset)
     path.write_bytes(bytes(raw))
 

@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,7 @@ def assert_no_two_runs_of_an_upload_overlapped(dev: DagsterDev) -> None:
         by_upload.setdefault(partition_of(run), []).append((run["startTime"], run["endTime"] or time.time()))
     for upload, spans in by_upload.items():
         spans.sort()
-        assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:])), upload
+        assert all(end <= next_start for (_, end), (next_start, _) in pairwise(spans)), upload
 
 
 def test_a_run_worker_killed_at_any_step_recovers(deployment: Deployment):

@@ -1,9 +1,6 @@
 """enriched_movies: the upload's films matched to TMDB and enriched with its metadata."""
 
-from typing import Optional
-
 import dagster as dg
-import polars as pl
 from sqlalchemy import func, select
 
 from movie_pipeline import database as db
@@ -19,7 +16,7 @@ LOW_CONFIDENCE = 0.8  # accepted matches score 0.65 and up; below this one is wo
 
 
 class EnrichmentConfig(dg.Config):
-    refresh_older_than_days: Optional[int] = None  # set by tmdb_refresh_schedule
+    refresh_older_than_days: int | None = None  # set by tmdb_refresh_schedule
 
 
 @dg.asset(

@@ -1,6 +1,6 @@
 """raw_diary and parsed_movies: an upload read as it is, then normalized into entries and films."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
@@ -41,7 +41,7 @@ def raw_diary(context: dg.AssetExecutionContext, storage: PipelineStorage) -> dg
                 "content_sha256": content_sha256(path),
                 "person": export.person,
                 "exported_at": export.exported_at,
-                "registered_at": datetime.now(timezone.utc),
+                "registered_at": datetime.now(UTC),
             },
         )
         db.replace_upload_rows(conn, db.raw_rows, upload, db.frame_rows(read.rows, upload=upload))

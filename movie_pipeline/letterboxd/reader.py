@@ -399,7 +399,7 @@ def _read_records(file_name: str, data: bytes, label: str) -> tuple[pl.DataFrame
     for index, name in enumerate(header):
         if name in HEADER_COLUMNS:
             index_of.setdefault(HEADER_COLUMNS[name], index)
-    fields_by_index = list(zip(*records)) if records else [()] * len(header)
+    fields_by_index = list(zip(*records, strict=True)) if records else [()] * len(header)
     values = {
         column: fields_by_index[index_of[column]] if column in index_of else [None] * len(records)
         for column in VALUE_COLUMNS

@@ -2,10 +2,9 @@
 
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Optional
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -51,7 +50,7 @@ class RunHeartbeat:
         self._thread.join()  # a beat in progress finishes before the engine under it is disposed
 
     def beat(self) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             with self._engine.begin() as conn:
                 db.upsert(conn, db.run_heartbeats, [{**self._row, "heartbeat_at": now}])
@@ -75,8 +74,8 @@ class PipelineStorage(dg.ConfigurableResource):
 
     data_dir: str
     database_url: str
-    _run_engine: Optional[Engine] = PrivateAttr(default=None)
-    _heartbeat: Optional[RunHeartbeat] = PrivateAttr(default=None)
+    _run_engine: Engine | None = PrivateAttr(default=None)
+    _heartbeat: RunHeartbeat | None = PrivateAttr(default=None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "PipelineStorage":

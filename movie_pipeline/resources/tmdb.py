@@ -2,7 +2,6 @@
 EnvVar, so run config never holds a secret."""
 
 from collections.abc import Mapping
-from typing import Optional
 
 import dagster as dg
 from sqlalchemy.engine import Engine
@@ -18,11 +17,11 @@ class TmdbResource(dg.ConfigurableResource):
     Each field is the TmdbConfig field of the same name; one left unset takes TmdbConfig's default, which is
     stated there and nowhere else."""
 
-    base_url: Optional[str] = None
-    api_key: Optional[str] = None
-    read_access_token: Optional[str] = None
-    max_concurrency: Optional[int] = None
-    max_rate: Optional[int] = None
+    base_url: str | None = None
+    api_key: str | None = None
+    read_access_token: str | None = None
+    max_concurrency: int | None = None
+    max_rate: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "TmdbResource":

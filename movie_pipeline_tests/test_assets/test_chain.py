@@ -2,6 +2,7 @@
 
 import csv
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -70,7 +71,7 @@ def test_the_chain_enriches_and_a_rerun_costs_no_request(standin, storage, data_
     assert stats["dagster/row_count"] == stored_stats > 0
     assert statuses.get("found", 0) == enriched["found"] and statuses.get("not_found", 0) == enriched["not_found"]
     report = stats["report_path"]
-    assert report.startswith("/") and "This product uses the TMDB API" in open(report, encoding="utf-8").read()
+    assert report.startswith("/") and "This product uses the TMDB API" in Path(report).read_text(encoding="utf-8")
 
     again_before = standin.stats.request_count
     second = run_chain(storage, tmdb, instance, key, [enriched_movies, movie_stats])

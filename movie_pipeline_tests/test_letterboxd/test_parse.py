@@ -184,7 +184,7 @@ def test_has_review_by_uri_or_by_name_year_and_watched_date():
 
 
 def test_film_key_is_sha1_of_name_and_year():
-    assert film_key("Arrival", 2016) == hashlib.sha1("Arrival\x1f2016".encode()).hexdigest()[:16]
+    assert film_key("Arrival", 2016) == hashlib.sha1(b"Arrival\x1f2016").hexdigest()[:16]
     assert film_key("Never Hike in the Snow", None) == hashlib.sha1(b"Never Hike in the Snow\x1f").hexdigest()[:16]
 
 

@@ -93,7 +93,7 @@ def _text(written: list[Record], endings: list[str], delimiter: str) -> tuple[st
     """The file's text and each record's first line, counted by construction."""
     text = _line(HEADER, delimiter) + endings[0]
     lines = []
-    for record, ending in zip(written, endings[1:]):
+    for record, ending in zip(written, endings[1:], strict=True):
         lines.append(len(LINE_BREAK.findall(text)) + 1)
         if record.unclosed:
             text += delimiter.join(record.fields[:1]) + delimiter + '"' + record.fields[1] + ending
@@ -118,8 +118,8 @@ def test_every_written_record_is_an_entry_or_quarantined_with_its_reason(diary):
 
     raw, parsed = _read_and_parse(text.encode(encoding))
 
-    valid = [(line, record) for line, record in zip(lines, written) if record.reason is None]
-    broken = [(line, record) for line, record in zip(lines, written) if record.reason is not None]
+    valid = [(line, record) for line, record in zip(lines, written, strict=True) if record.reason is None]
+    broken = [(line, record) for line, record in zip(lines, written, strict=True) if record.reason is not None]
     assert raw["line"].to_list() == lines
     assert parsed.entries.select("line", "name").rows() == [(line, record.fields[1]) for line, record in valid]
     reasons = dict(parsed.quarantine.select("line", "reason").iter_rows())

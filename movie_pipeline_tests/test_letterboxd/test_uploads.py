@@ -167,7 +167,7 @@ def test_a_top_level_link_is_refused_naming_its_target(tmp_path):
     (tmp_path / "export.zip").symlink_to("/dev/zero")
 
     with pytest.raises(
-        NotAFileOrFolder, match="^export.zip: it is a symbolic link to '/dev/zero', not a file or folder"
+        NotAFileOrFolder, match=r"^export\.zip: it is a symbolic link to '/dev/zero', not a file or folder"
     ):
         upload_key(tmp_path / "export.zip")
 
@@ -194,7 +194,7 @@ def test_a_special_file_inside_a_folder_refuses_the_folder_naming_it(tmp_path, m
     folder = shutil.copytree(upload_path("melvincarvalho"), tmp_path / "melvin")
     make_special(folder / "deleted" / "diary.csv.bak")
 
-    with pytest.raises(NotAFileOrFolder, match="^melvin/deleted/diary.csv.bak: it is a "):
+    with pytest.raises(NotAFileOrFolder, match=r"^melvin/deleted/diary\.csv\.bak: it is a "):
         content_sha256(folder)
     assert "deleted/diary.csv.bak" in visible_files(folder), "listed, so that the reader can refuse it by name"
 

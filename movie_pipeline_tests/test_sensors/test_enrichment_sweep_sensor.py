@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -24,7 +24,7 @@ def instance():
 
 
 def add_matches(storage, upload: str, statuses: list[str], at: datetime | None = None) -> None:
-    now = at or datetime.now(timezone.utc)
+    now = at or datetime.now(UTC)
     rows = [
         {
             "upload": upload,
@@ -87,11 +87,9 @@ def requested_jobs(result) -> list[tuple[str, str]]:
 
 
 def test_requests_one_run_for_the_upload_waiting_longest(instance, storage):
-    add_matches(storage, "carol-cccccccccccc", ["pending"], at=datetime(2026, 1, 2, tzinfo=timezone.utc))
-    add_matches(
-        storage, "alice-aaaaaaaaaaaa", ["found", "pending", "pending"], at=datetime(2026, 1, 3, tzinfo=timezone.utc)
-    )
-    add_matches(storage, "bob-bbbbbbbbbbbb", ["found", "not_found"], at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    add_matches(storage, "carol-cccccccccccc", ["pending"], at=datetime(2026, 1, 2, tzinfo=UTC))
+    add_matches(storage, "alice-aaaaaaaaaaaa", ["found", "pending", "pending"], at=datetime(2026, 1, 3, tzinfo=UTC))
+    add_matches(storage, "bob-bbbbbbbbbbbb", ["found", "not_found"], at=datetime(2026, 1, 1, tzinfo=UTC))
     result = evaluate(instance, storage)
     assert requested_jobs(result) == [("enrichment_sweep_job", "carol-cccccccccccc")]
     assert result.run_requests[0].tags["movie_pipeline/trigger"] == "sweep"
@@ -141,7 +139,7 @@ def test_skips_with_the_reason_when_no_credentials_are_set(instance, storage):
 def test_a_run_whose_heartbeat_is_stale_is_marked_failed_and_the_sweep_goes_on(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     dead = add_run(instance, "upload_job", "bob-bbbbbbbbbbbb")
-    beat(storage, dead, datetime.now(timezone.utc) - timedelta(minutes=2))
+    beat(storage, dead, datetime.now(UTC) - timedelta(minutes=2))
     result = evaluate(instance, storage)
     assert status_of(instance, dead) == dg.DagsterRunStatus.FAILURE
     # bob's chain died before its stats: it is re-run whole, ahead of alice's pending films.
@@ -152,7 +150,7 @@ def test_a_run_whose_heartbeat_is_stale_is_marked_failed_and_the_sweep_goes_on(i
 def test_a_live_heartbeat_blocks_the_sweep(instance, storage):
     add_matches(storage, "alice-aaaaaaaaaaaa", ["pending"])
     alive = add_run(instance, "enrichment_sweep_job", "bob-bbbbbbbbbbbb")
-    beat(storage, alive, datetime.now(timezone.utc) - timedelta(seconds=5))
+    beat(storage, alive, datetime.now(UTC) - timedelta(seconds=5))
     result = evaluate(instance, storage)
     assert alive in skip_message(result)
     assert status_of(instance, alive) == dg.DagsterRunStatus.STARTED
@@ -161,7 +159,7 @@ def test_a_live_heartbeat_blocks_the_sweep(instance, storage):
 def test_a_run_is_given_time_to_start_beating_then_judged_dead(instance, storage):
     starting = add_run(instance, "upload_job", "bob-bbbbbbbbbbbb", dg.DagsterRunStatus.STARTING)
     assert fail_dead_runs(instance, storage.engine()) == []
-    later = datetime.now(timezone.utc) + timedelta(minutes=3)
+    later = datetime.now(UTC) + timedelta(minutes=3)
     assert [run.run_id for run in fail_dead_runs(instance, storage.engine(), now=later)] == [starting]
     assert status_of(instance, starting) == dg.DagsterRunStatus.FAILURE
 

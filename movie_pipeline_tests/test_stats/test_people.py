@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -14,7 +14,7 @@ def uploads(rows):
 
 
 def at(day: int) -> str:
-    return str(datetime(2026, 1, day, tzinfo=timezone.utc))
+    return str(datetime(2026, 1, day, tzinfo=UTC))
 
 
 def test_a_newer_export_of_the_same_person_replaces_the_older_one():

@@ -1,4 +1,4 @@
-"""Several enrichment clients, each in its own OS process, against ONE stand-in in this process, measured at the server."""
+"""Several enrichment clients, each in its own OS process, against ONE stand-in in this process, measured there."""
 
 import asyncio
 import multiprocessing

@@ -1,6 +1,7 @@
 """One TMDB budget for the whole deployment: clients in separate processes share the rate and the connections."""
 
 import time
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import update
@@ -46,7 +47,7 @@ def test_starts_reserved_by_two_processes_on_one_database_keep_the_spacing(tmp_p
     for store, count in ((first_store, 3), (second_store, 2), (first_store, 1)):
         first = store.reserve_starts(count, spacing)
         starts += [first + index * spacing for index in range(count)]
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(starts)]
     assert all(gap >= spacing - 1e-9 for gap in gaps)
     second_store.hold_starts_until(time.time() + 5)
     assert first_store.reserve_starts(1, spacing) >= starts[-1] + 4

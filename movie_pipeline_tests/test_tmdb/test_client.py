@@ -78,7 +78,7 @@ async def test_api_key_goes_as_query_parameter_when_it_is_the_only_credential():
             assert "Authorization" not in client._session.headers
             details = await client.movie_details(550)
     assert details == {"id": 550, "title": "Fight Club"}
-    [(url, kwargs)] = sent_requests(mocked)
+    [(_, kwargs)] = sent_requests(mocked)
     assert kwargs["params"] == {"append_to_response": "credits", "api_key": API_KEY}
 
 
@@ -202,9 +202,11 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 async def test_requests_in_flight_reach_the_limit_and_never_exceed_it():
-    async with running_standin(StandinOptions(latency_s=(0.02, 0.06))) as standin:
-        async with RateLimitedTmdbClient(standin_config(standin.base_url, max_concurrency=5)) as client:
-            results = await asyncio.gather(*(client.movie_details(550) for _ in range(60)))
+    async with (
+        running_standin(StandinOptions(latency_s=(0.02, 0.06))) as standin,
+        RateLimitedTmdbClient(standin_config(standin.base_url, max_concurrency=5)) as client,
+    ):
+        results = await asyncio.gather(*(client.movie_details(550) for _ in range(60)))
     assert all(result["id"] == 550 for result in results)
     assert standin.stats.request_count == 60
     assert standin.stats.max_in_flight == 5

@@ -219,7 +219,7 @@ async def test_credentials_never_reach_logs_errors_or_the_database(tmp_path, cre
             await run(engine, standin, films_frame([("Avatar", 2009)]), upload="upload-2", log=lines.append, **wrong)
     assert summary.pending >= 1
     assert lines
-    for text in lines + [every_stored_text(engine), "".join(traceback.format_exception(raised.value))]:
+    for text in [*lines, every_stored_text(engine), "".join(traceback.format_exception(raised.value))]:
         assert secret not in text
     assert any("left for a later run" in row["reason"] for row in matches(engine, "upload-1").values())
 

@@ -21,10 +21,10 @@ async def get_json(session: aiohttp.ClientSession, url: str, **params) -> tuple[
 
 
 async def search_all_pages(session, base_url, **params) -> list[dict]:
-    status, first = await get_json(session, f"{base_url}/search/movie", **params)
+    _, first = await get_json(session, f"{base_url}/search/movie", **params)
     results = list(first["results"])
     for page in range(2, first["total_pages"] + 1):
-        status, body = await get_json(session, f"{base_url}/search/movie", page=page, **params)
+        _, body = await get_json(session, f"{base_url}/search/movie", page=page, **params)
         results += body["results"]
     return results
 
@@ -57,7 +57,7 @@ async def test_search_finds_every_film_with_the_query_words_most_popular_first()
     expected_ids = ids_with_title_words("love")
     popularity = {int(row["id"]): float(row["popularity"]) for row in kaggle_rows().values()}
     async with running_standin() as standin, aiohttp.ClientSession() as session:
-        status, first = await get_json(session, f"{standin.base_url}/search/movie", query="Love", page=1)
+        _, first = await get_json(session, f"{standin.base_url}/search/movie", query="Love", page=1)
         results = await search_all_pages(session, standin.base_url, query="Love")
     assert first["total_results"] == len(expected_ids) > 20
     assert first["total_pages"] == math.ceil(len(expected_ids) / 20)
@@ -70,8 +70,8 @@ async def test_search_finds_every_film_with_the_query_words_most_popular_first()
 
 async def test_search_ignores_accents_case_and_punctuation():
     async with running_standin() as standin, aiohttp.ClientSession() as session:
-        status, body = await get_json(session, f"{standin.base_url}/search/movie", query="AMELIE")
-        status, wall_e = await get_json(session, f"{standin.base_url}/search/movie", query="wall-e")
+        _, body = await get_json(session, f"{standin.base_url}/search/movie", query="AMELIE")
+        _, wall_e = await get_json(session, f"{standin.base_url}/search/movie", query="wall-e")
     assert [(result["id"], result["title"]) for result in body["results"]] == [(194, "Amélie")]
     assert "WALL·E" in [result["title"] for result in wall_e["results"]]
 
@@ -257,12 +257,14 @@ async def test_connections_are_counted_per_tcp_connection():
 
 
 async def test_requests_in_flight_are_counted():
-    async with running_standin(StandinOptions(faults=["hang"] * 3)) as standin:
-        async with aiohttp.ClientSession(timeout=SHORT_TIMEOUT) as session:
-            outcomes = await asyncio.gather(
-                *(get_json(session, f"{standin.base_url}/search/movie", query="x") for _ in range(3)),
-                return_exceptions=True,
-            )
+    async with (
+        running_standin(StandinOptions(faults=["hang"] * 3)) as standin,
+        aiohttp.ClientSession(timeout=SHORT_TIMEOUT) as session,
+    ):
+        outcomes = await asyncio.gather(
+            *(get_json(session, f"{standin.base_url}/search/movie", query="x") for _ in range(3)),
+            return_exceptions=True,
+        )
     assert all(isinstance(outcome, asyncio.TimeoutError) for outcome in outcomes)
     assert standin.stats.max_in_flight == 3
     assert standin.stats.requests_by_kind() == Counter(search=3)
@@ -293,13 +295,15 @@ def test_options_reject_impossible_settings(options, named):
 
 
 async def test_reset_mid_body_sends_the_status_headers_and_half_the_body_then_resets():
-    async with running_standin(StandinOptions(faults=["reset-mid-body", "ok"])) as standin:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{standin.base_url}/movie/550", headers=TOKEN) as response:
-                status, promised = response.status, int(response.headers["Content-Length"])
-                with pytest.raises(aiohttp.ClientPayloadError, match=rf"received {promised // 2} of {promised}"):
-                    await response.read()
-            after = await get_json(session, f"{standin.base_url}/movie/550")
+    async with (
+        running_standin(StandinOptions(faults=["reset-mid-body", "ok"])) as standin,
+        aiohttp.ClientSession() as session,
+    ):
+        async with session.get(f"{standin.base_url}/movie/550", headers=TOKEN) as response:
+            status, promised = response.status, int(response.headers["Content-Length"])
+            with pytest.raises(aiohttp.ClientPayloadError, match=rf"received {promised // 2} of {promised}"):
+                await response.read()
+        after = await get_json(session, f"{standin.base_url}/movie/550")
     assert status == 200 and after[0] == 200
     assert [(record.fault, record.status) for record in standin.stats.requests] == [
         ("reset-mid-body", None),

@@ -38,7 +38,7 @@ def test_thread_serves_sync_callers_and_stops_on_exit():
 
 def test_thread_outside_a_with_block_says_how_to_use_it():
     with pytest.raises(RuntimeError, match="with"):
-        StandinThread().base_url
+        _ = StandinThread().base_url
 
 
 def test_command_line_says_it_is_the_offline_stand_in_and_serves_its_url():
