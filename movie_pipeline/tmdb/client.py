@@ -12,8 +12,9 @@ import email.utils
 import json
 import math
 import socket
+import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from movie_pipeline.tmdb.budget import BudgetStore, ConnectionLease, InProcessBudgetStore, Sleep, StartSchedule
 from movie_pipeline.tmdb.config import TmdbConfig
 
+# A retired connection's close reaches the server a moment after ours: the lease keeps covering it this long.
+RETIRED_LINGER_S = 1.0
 # A longer Retry-After would stall the whole run; past this we wait this long and let a retry ask again.
 MAX_RETRY_AFTER_S = 60.0
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
@@ -75,8 +78,12 @@ class RateLimitedTmdbClient:
         self._window = asyncio.Semaphore(config.max_concurrency)
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every TCP socket the session made
         self._lease = ConnectionLease(
-            budget, wanted=config.max_concurrency, limit=config.max_connections, open_connections=self.open_connections
+            budget,
+            wanted=config.max_concurrency,
+            limit=config.max_connections,
+            open_connections=self.leased_connections,
         )
+        self._retired_at: deque[float] = deque()  # when each recently retired connection was closed
         self._connected = 0  # requests holding one of the share's connections
         self._retiring = 0  # of them, those whose connection closes when they end
         self._session: aiohttp.ClientSession | None = None
@@ -112,6 +119,14 @@ class RateLimitedTmdbClient:
         """TCP connections to TMDB open now (a socket's fileno is -1 once aiohttp has closed it)."""
         return sum(1 for sock in self._sockets if sock.fileno() != -1)
 
+    def leased_connections(self) -> int:
+        """What the lease must cover: the open connections, and those retired in the last RETIRED_LINGER_S, which the
+        server may not have seen close yet (so another client's new one never overlaps them there)."""
+        horizon = time.monotonic() - RETIRED_LINGER_S
+        while self._retired_at and self._retired_at[0] < horizon:
+            self._retired_at.popleft()
+        return self.open_connections() + len(self._retired_at)
+
     def _open_socket(self, addr_info: AddrInfoType) -> socket.socket:
         family, kind, protocol, _, _ = addr_info
         sock = socket.socket(family=family, type=kind, proto=protocol)
@@ -135,6 +150,8 @@ class RateLimitedTmdbClient:
             async with share.changed:
                 self._connected -= 1
                 self._retiring -= retire
+                if retire:
+                    self._retired_at.append(time.monotonic())
                 share.changed.notify_all()
 
     def __repr__(self) -> str:
