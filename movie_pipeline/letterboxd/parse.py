@@ -14,28 +14,33 @@ FILM_URI_FILES = ("watched.csv", "ratings.csv")  # their URI is the film's; diar
 TAG_SEPARATOR = ", "
 KEY_SEPARATOR = "\x1f"
 
-ENTRIES_SCHEMA = {
-    "line": pl.Int64,
-    "film_key": pl.String,
-    "name": pl.String,
-    "year": pl.Int32,
-    "letterboxd_uri": pl.String,
-    "logged_date": pl.Date,
-    "watched_date": pl.Date,
-    "rating": pl.Float64,
-    "rewatch": pl.Boolean,
-    "tags": pl.List(pl.String),
-    "has_review": pl.Boolean,
+ENTRIES_SCHEMA: dict[str, pl.DataType] = {
+    "line": pl.Int64(),
+    "film_key": pl.String(),
+    "name": pl.String(),
+    "year": pl.Int32(),
+    "letterboxd_uri": pl.String(),
+    "logged_date": pl.Date(),
+    "watched_date": pl.Date(),
+    "rating": pl.Float64(),
+    "rewatch": pl.Boolean(),
+    "tags": pl.List(pl.String()),
+    "has_review": pl.Boolean(),
 }
-FILMS_SCHEMA = {
-    "film_key": pl.String,
-    "name": pl.String,
-    "year": pl.Int32,
-    "letterboxd_uri": pl.String,
-    "rating": pl.Float64,
-    "in_diary": pl.Boolean,
+FILMS_SCHEMA: dict[str, pl.DataType] = {
+    "film_key": pl.String(),
+    "name": pl.String(),
+    "year": pl.Int32(),
+    "letterboxd_uri": pl.String(),
+    "rating": pl.Float64(),
+    "in_diary": pl.Boolean(),
 }
-QUARANTINE_SCHEMA = {"source_file": pl.String, "line": pl.Int64, "reason": pl.String, "raw": pl.String}
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "source_file": pl.String(),
+    "line": pl.Int64(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+}
 
 
 @dataclass(frozen=True)

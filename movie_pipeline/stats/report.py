@@ -208,7 +208,7 @@ def _mondays(first: date, last: date) -> list[date]:
 
 
 def _year_ticks(weeks: list[date]) -> dict[int, str]:
-    starts = {}
+    starts: dict[int, int] = {}  # ISO year -> index of its first week
     for i, monday in enumerate(weeks):
         starts.setdefault(monday.isocalendar().year, i)
     every = -(-len(starts) // MAX_YEAR_TICKS)

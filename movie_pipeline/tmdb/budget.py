@@ -172,7 +172,7 @@ class FilmDatabaseBudgetStore(BudgetStore):
         # so what this transaction reads next no other client changes until it commits.
         schedule = db.tmdb_start_schedule
         touch = update(schedule).where(schedule.c.id == 1).values(next_start=schedule.c.next_start)
-        return conn.execute(touch.returning(schedule.c.next_start)).scalar_one()
+        return float(conn.execute(touch.returning(schedule.c.next_start)).scalar_one())
 
     def _create_schedule(self) -> None:
         schedule = db.tmdb_start_schedule

@@ -45,7 +45,8 @@ class TmdbConfig:
             base_url=(environ.get("TMDB_BASE_URL") or cls.base_url).rstrip("/"),
             max_concurrency=_positive_int(environ, "TMDB_MAX_CONCURRENCY", cls.max_concurrency),
             max_rate=_positive_int(environ, "TMDB_MAX_RATE", cls.max_rate),
-            **{field: environ.get(variable) or None for field, variable in CREDENTIAL_VARIABLES.items()},
+            api_key=environ.get(CREDENTIAL_VARIABLES["api_key"]) or None,
+            read_access_token=environ.get(CREDENTIAL_VARIABLES["read_access_token"]) or None,
         )
 
     @property

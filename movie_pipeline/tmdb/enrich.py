@@ -131,9 +131,9 @@ async def enrich_films(
         store = _Store(engine, writer, now)
         await store.run(store.start_upload, upload, wanted)
         plans = await store.run(store.plan, wanted, overrides)
-        settled = [plan for plan in plans if plan.outcome is not None]
+        settled = [(plan.film, plan.outcome) for plan in plans if plan.outcome is not None]
         await store.run(store.save_settled, upload, settled)
-        outcomes: Counter[MatchStatus] = Counter(plan.outcome.status for plan in settled)
+        outcomes: Counter[MatchStatus] = Counter(outcome.status for _, outcome in settled)
         to_request = [plan for plan in plans if plan.outcome is None]
         log(f"{len(wanted)} films: {len(settled)} known from the database, {len(to_request)} to look up on TMDB")
         requests = retries = 0
@@ -276,7 +276,7 @@ class _OnlineRun:
                 outcome, movie = await self._look_up(plan)
             except (TmdbUnavailable, TmdbRequestError) as error:
                 outcome, movie = Outcome(MatchStatus.PENDING, None, 0.0, f"left for a later run: {error}"), None
-        await self._store.run(self._store.save, upload=self._upload, film=plan.film, outcome=outcome, movie=movie)
+        await self._store.run(self._store.save, match=(self._upload, plan.film, outcome), movie=movie)
         self._outcomes[outcome.status] += 1
         self._report_progress()
 
@@ -438,16 +438,14 @@ class _Store:
                 plan.matched = cached
         return plans
 
-    def save_settled(self, upload: str, plans: Sequence[_Plan]) -> None:
+    def save_settled(self, upload: str, settled: Sequence[tuple[Film, Outcome]]) -> None:
         with self._engine.begin() as conn:
-            db.upsert(conn, db.film_matches, [self._match_row(upload, plan.film, plan.outcome) for plan in plans])
+            db.upsert(conn, db.film_matches, [self._match_row(upload, film, outcome) for film, outcome in settled])
 
     def save(
         self,
         *,
-        upload: str | None = None,
-        film: Film | None = None,
-        outcome: Outcome | None = None,
+        match: tuple[str, Film, Outcome] | None = None,
         movie: dict[str, Any] | None = None,
         search: tuple[str, Outcome] | None = None,
     ) -> None:
@@ -457,8 +455,8 @@ class _Store:
                 db.upsert(conn, db.tmdb_movies, [movie])
             if search is not None:
                 db.upsert(conn, db.tmdb_search_cache, [self._search_row(*search)])
-            if outcome is not None:
-                db.upsert(conn, db.film_matches, [self._match_row(upload, film, outcome)])
+            if match is not None:
+                db.upsert(conn, db.film_matches, [self._match_row(*match)])
 
     def stale_movies(self, upload: str, cutoff: datetime) -> list[int]:
         matches, movies = db.film_matches.c, db.tmdb_movies.c

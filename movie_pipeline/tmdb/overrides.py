@@ -80,21 +80,20 @@ def _override(path: Path, line: int, header: list[str], record: list[str]) -> Ov
     fields = dict(zip(header, record, strict=True))
     uri = (fields.get("letterboxd_uri") or "").strip() or None
     name = (fields.get("name") or "").strip() or None
+    year = (fields.get("year") or "").strip() or None
     if uri is None and name is None:
         raise OverridesError(f"{where}: say which film with a letterboxd_uri or a name (and year).")
     return Override(
-        tmdb_id=_whole_number(where, "tmdb_id", fields.get("tmdb_id"), required=True),
+        tmdb_id=_whole_number(where, "tmdb_id", fields.get("tmdb_id")),
         line=line,
         letterboxd_uri=uri,
         name=name,
-        year=_whole_number(where, "year", fields.get("year"), required=False),
+        year=None if year is None else _whole_number(where, "year", year),
     )
 
 
-def _whole_number(where: str, column: str, raw: str | None, *, required: bool) -> int | None:
+def _whole_number(where: str, column: str, raw: str | None) -> int:
     text = (raw or "").strip()
-    if not text and not required:
-        return None
     if not text.isdigit() or int(text) <= 0:
         hint = " (the number in the film's TMDB address, themoviedb.org/movie/<tmdb_id>)" if column == "tmdb_id" else ""
         raise OverridesError(f"{where}: {column} is {text!r}, not a positive whole number{hint}.")

@@ -12,27 +12,27 @@ import polars as pl
 from movie_pipeline.letterboxd.parse import ENTRIES_SCHEMA, FILMS_SCHEMA
 
 # A film's row, its match and its TMDB details, as assets/stats.py's film_details_query reads them.
-DETAIL_SCHEMA = {
+DETAIL_SCHEMA: dict[str, pl.DataType] = {
     **FILMS_SCHEMA,
-    "status": pl.String,
-    "tmdb_id": pl.Int64,
-    "confidence": pl.Float64,
-    "title": pl.String,
-    "original_title": pl.String,
-    "release_date": pl.Date,
-    "genres": pl.List(pl.String),
-    "directors": pl.List(pl.String),
-    "top_cast": pl.List(pl.String),
-    "production_countries": pl.List(pl.String),
-    "spoken_languages": pl.List(pl.String),
-    "runtime": pl.Int64,
-    "vote_average": pl.Float64,
-    "vote_count": pl.Int64,
-    "popularity": pl.Float64,
-    "original_language": pl.String,
-    "poster_path": pl.String,
-    "overview": pl.String,
-    "imdb_id": pl.String,
+    "status": pl.String(),
+    "tmdb_id": pl.Int64(),
+    "confidence": pl.Float64(),
+    "title": pl.String(),
+    "original_title": pl.String(),
+    "release_date": pl.Date(),
+    "genres": pl.List(pl.String()),
+    "directors": pl.List(pl.String()),
+    "top_cast": pl.List(pl.String()),
+    "production_countries": pl.List(pl.String()),
+    "spoken_languages": pl.List(pl.String()),
+    "runtime": pl.Int64(),
+    "vote_average": pl.Float64(),
+    "vote_count": pl.Int64(),
+    "popularity": pl.Float64(),
+    "original_language": pl.String(),
+    "poster_path": pl.String(),
+    "overview": pl.String(),
+    "imdb_id": pl.String(),
 }
 
 

@@ -1,6 +1,7 @@
 """compute_stats on hand-made diaries; every expected value is worked out by hand in the comments."""
 
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 import pytest
@@ -24,6 +25,12 @@ def stats() -> ViewingStats:
 
 def counts(stats: ViewingStats, section: str, period: str = "all") -> dict[str, int]:
     return {row["item"]: row["count"] for row in stats.section(section, period).iter_rows(named=True)}
+
+
+def row_of(stats: ViewingStats, section: str, item: str, period: str = "all") -> dict[str, Any]:
+    row = stats.get(section, item, period)
+    assert row is not None, f"no {section} / {item} row for {period}"
+    return row
 
 
 def ranked(stats: ViewingStats, section: str, period: str = "all") -> list[tuple[str, int]]:
@@ -52,20 +59,20 @@ def test_watch_years_are_periods_and_the_watched_date_decides(stats: ViewingStat
     assert counts(stats, "headline", "2021")["films"] == 6
     assert counts(stats, "headline", "2022")["films"] == 5
     assert counts(stats, "headline", "2021")["rewatches"] == 1  # line 5
-    assert stats.get("first_last", "last", "2021")["label"] == "Zeta (1999) · 2021-12-31"
-    assert stats.get("first_last", "first", "2022")["label"] == "Beta (2021) · 2022-01-01"
+    assert row_of(stats, "first_last", "last", "2021")["label"] == "Zeta (1999) · 2021-12-31"
+    assert row_of(stats, "first_last", "first", "2022")["label"] == "Beta (2021) · 2022-01-01"
 
 
 def test_unrated_entries_are_left_out_of_means(stats: ViewingStats) -> None:
     # Rated entries: 4 + 3 + 5 + 2 + 4.5 + 5 + 3.5 + 1 = 28 over 8 -> 3.5; lines 4, 7, 11, 13 are unrated.
-    mean = stats.get("ratings", "mean")
+    mean = row_of(stats, "ratings", "mean")
     assert (mean["value"], mean["count"]) == (3.5, 8)
     # 2022: 5 + 3.5 + 1 = 9.5 over 3 rated entries.
-    assert stats.get("ratings", "mean", "2022")["value"] == pytest.approx(9.5 / 3)
+    assert row_of(stats, "ratings", "mean", "2022")["value"] == pytest.approx(9.5 / 3)
     # Films with a rated entry: all but Epsilon -> 5 of 6.
-    rated = stats.get("headline", "rated_share")
+    rated = row_of(stats, "headline", "rated_share")
     assert (rated["count"], rated["value"]) == (5, pytest.approx(5 / 6))
-    assert stats.get("headline", "reviewed_share")["value"] == pytest.approx(1 / 6)  # Beta only
+    assert row_of(stats, "headline", "reviewed_share")["value"] == pytest.approx(1 / 6)  # Beta only
 
 
 def test_rating_spread_counts_each_half_step(stats: ViewingStats) -> None:
@@ -76,28 +83,28 @@ def test_rating_spread_counts_each_half_step(stats: ViewingStats) -> None:
 def test_user_rating_is_compared_with_tmdb_on_films_with_votes(stats: ViewingStats) -> None:
     # Film ratings: Alpha (4 + 5 + 1) / 3 = 10/3, Beta (3 + 5) / 2 = 4, Zeta 4.5; Gamma has no TMDB votes.
     # Gaps (stars x 2 - vote_average): Alpha 20/3 - 7 = -1/3, Beta 8 - 6 = 2, Zeta 9 - 5 = 4.
-    versus = stats.get("ratings", "user_vs_tmdb")
+    versus = row_of(stats, "ratings", "user_vs_tmdb")
     assert versus["value"] == pytest.approx((-1 / 3 + 2 + 4) / 3)
     assert (versus["films_covered"], versus["films_total"]) == (3, 5)  # 5 rated films
     assert ranked(stats, "rating_gap_above_tmdb") == [("Zeta (1999)", 1), ("Beta (2021)", 2)]
     assert ranked(stats, "rating_gap_below_tmdb") == [("Alpha (1999)", 1)]
-    assert stats.get("rating_gap_above_tmdb", "Zeta (1999)")["value"] == pytest.approx(4.0)
+    assert row_of(stats, "rating_gap_above_tmdb", "Zeta (1999)")["value"] == pytest.approx(4.0)
 
 
 def test_hours_and_tmdb_stats_say_how_many_films_they_cover(stats: ViewingStats) -> None:
     # Runtime per entry: Alpha 3 x 100 + Beta 2 x 90 + Gamma 2 x 120 = 720 min = 12 h.
     # Zeta's runtime is 0 (unknown), Delta and Epsilon are not enriched: 3 of 6 films have a runtime.
-    hours = stats.get("headline", "hours")
+    hours = row_of(stats, "headline", "hours")
     assert (hours["value"], hours["films_covered"], hours["films_total"]) == (12.0, 3, 6)
     assert hours["label"] == "12 h over 3 of 6 films"
     # 2021: Alpha 2 x 100 + Beta 90 + Gamma 120 = 410 min.
-    assert stats.get("headline", "hours", "2021")["value"] == pytest.approx(410 / 60)
-    directors = stats.get("headline", "directors")
+    assert row_of(stats, "headline", "hours", "2021")["value"] == pytest.approx(410 / 60)
+    directors = row_of(stats, "headline", "directors")
     assert (directors["count"], directors["films_covered"], directors["films_total"]) == (2, 4, 6)
-    countries = stats.get("headline", "countries")
+    countries = row_of(stats, "headline", "countries")
     assert (countries["count"], countries["films_covered"]) == (3, 4)  # US, FR, GB
-    assert stats.get("headline", "longest_film")["label"] == "Gamma (1985)"
-    assert stats.get("headline", "shortest_film")["label"] == "Beta (2021)"
+    assert row_of(stats, "headline", "longest_film")["label"] == "Gamma (1985)"
+    assert row_of(stats, "headline", "shortest_film")["label"] == "Beta (2021)"
 
 
 def test_coverage_counts_match_statuses_of_diary_films(stats: ViewingStats) -> None:
@@ -112,7 +119,7 @@ def test_not_enriched_films_show_as_not_run() -> None:
         details_frame(films),
     )
     assert counts(stats, "coverage") == {"not_run": 2}
-    assert stats.get("headline", "hours")["label"] == "0 h over 0 of 2 films"
+    assert row_of(stats, "headline", "hours")["label"] == "0 h over 0 of 2 films"
     assert stats.section("directors_most_watched").is_empty()
 
 
@@ -134,14 +141,14 @@ def test_highest_rated_needs_min_count_rated_films() -> None:
     # Genres: Drama = Alpha 10/3, Beta 4, Zeta 4.5 -> 3 rated, mean 71/18; Comedy = Beta 4, Gamma 3.5 -> 2 rated.
     strict = compute_stats(entries, details, min_count=3)
     assert ranked(strict, "genres_highest_rated") == [("Drama", 1)]
-    drama = strict.get("genres_highest_rated", "Drama")
+    drama = row_of(strict, "genres_highest_rated", "Drama")
     assert (drama["value"], drama["count"], drama["label"]) == (pytest.approx(71 / 18), 3, "at least 3 rated films")
     assert strict.section("directors_highest_rated").is_empty()  # each director has 2 rated films
     # With 2: Comedy (4 + 3.5) / 2 = 3.75 joins; directors Bo Chan (3.5 + 4.5) / 2 = 4 > Ann Lee (10/3 + 4) / 2 = 11/3.
     loose = compute_stats(entries, details, min_count=2)
     assert ranked(loose, "genres_highest_rated") == [("Drama", 1), ("Comedy", 2)]
     assert ranked(loose, "directors_highest_rated") == [("Bo Chan", 1), ("Ann Lee", 2)]
-    assert loose.get("directors_highest_rated", "Ann Lee")["value"] == pytest.approx(11 / 3)
+    assert row_of(loose, "directors_highest_rated", "Ann Lee")["value"] == pytest.approx(11 / 3)
     # Decades with 2 rated films: 1990s (10/3 + 4.5) / 2 = 47/12; 2020s (Beta 4 + Delta 2) / 2 = 3; 1980s has 1.
     assert ranked(loose, "decade_highest_rated") == [("1990s", 1), ("2020s", 2)]
     assert strict.section("decade_highest_rated").is_empty()
@@ -154,10 +161,10 @@ def test_time_shapes(stats: ViewingStats) -> None:
     assert counts(stats, "per_week") == {"2021-W01": 5, "2021-W09": 1, "2021-W52": 3, "2022-W01": 2, "2022-W24": 1}
     assert counts(stats, "per_week", "2022") == {"2021-W52": 2, "2022-W01": 2, "2022-W24": 1}
     # Consecutive days: 2021-12-31 .. 2022-01-03 (4) beats 2021-01-04 .. 01-06 (3); years split the run.
-    assert stats.get("streak", "longest")["count"] == 4
-    assert stats.get("streak", "longest")["label"] == "2021-12-31 → 2022-01-03"
-    assert stats.get("streak", "longest", "2021")["label"] == "2021-01-04 → 2021-01-06"
-    assert stats.get("streak", "longest", "2022")["count"] == 3
+    assert row_of(stats, "streak", "longest")["count"] == 4
+    assert row_of(stats, "streak", "longest")["label"] == "2021-12-31 → 2022-01-03"
+    assert row_of(stats, "streak", "longest", "2021")["label"] == "2021-01-04 → 2021-01-06"
+    assert row_of(stats, "streak", "longest", "2022")["count"] == 3
 
 
 def test_release_years_decades_and_recency(stats: ViewingStats) -> None:
@@ -197,7 +204,7 @@ def test_milestones_follow_watched_date_then_line() -> None:
         ),
         details_frame(films[:2]),
     )
-    assert same_day.get("milestones", "1")["label"] == "Film 1 (2000) · 2020-01-01"
+    assert row_of(same_day, "milestones", "1")["label"] == "Film 1 (2000) · 2020-01-01"
 
 
 def test_milestone_numbers() -> None:
@@ -218,11 +225,11 @@ def test_placeholder_dates_stay_entries_but_leave_day_level_stats() -> None:
     stats = compute_stats(entries_frame(films, bulk + real), details_frame(films))
     # No runtime is known, so each entry counts 90 min: 20 x 90 = 1800 min > 24 h on 2023-05-01.
     assert counts(stats, "placeholder_dates") == {"2000-01-01": 1, "2023-05-01": 20}
-    assert stats.get("notes", "placeholder_entries")["count"] == 21
+    assert row_of(stats, "notes", "placeholder_entries")["count"] == 21
     assert counts(stats, "headline")["entries"] == 25  # kept as entries
     assert counts(stats, "headline", "2000")["entries"] == 1
     # Without 2023-05-01 the run 04-30..05-03 breaks: 05-02..05-03 is the longest (2 days).
-    assert stats.get("streak", "longest")["label"] == "2023-05-02 → 2023-05-03"
+    assert row_of(stats, "streak", "longest")["label"] == "2023-05-02 → 2023-05-03"
     assert stats.section("busiest_day")["item"].to_list() == ["2023-05-03"]
     assert counts(stats, "per_month") == {"2023-04": 1, "2023-05": 3}
     assert sum(counts(stats, "per_weekday").values()) == 4
@@ -256,8 +263,8 @@ def test_empty_inputs_give_zero_headline_values() -> None:
         "directors": 0,
         "countries": 0,
     }
-    assert stats.get("headline", "hours")["value"] == 0.0
-    assert stats.get("headline", "rated_share")["value"] is None
-    assert stats.get("ratings", "mean")["value"] is None
+    assert row_of(stats, "headline", "hours")["value"] == 0.0
+    assert row_of(stats, "headline", "rated_share")["value"] is None
+    assert row_of(stats, "ratings", "mean")["value"] is None
     assert stats.section("per_month").is_empty()
     assert stats.table.schema == pl.Schema(STATS_SCHEMA)

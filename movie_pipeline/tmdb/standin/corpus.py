@@ -8,9 +8,10 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from movie_pipeline.tmdb.standin.reference import GENRE_IDS, LANGUAGE_ENGLISH_NAMES
 
@@ -41,10 +42,10 @@ class CorpusFilm:
     popularity: float
     vote_average: float
     vote_count: int
-    genres: tuple[dict, ...]
-    production_companies: tuple[dict, ...]
-    production_countries: tuple[dict, ...]
-    spoken_languages: tuple[dict, ...]
+    genres: tuple[dict[str, Any], ...]
+    production_companies: tuple[dict[str, Any], ...]
+    production_countries: tuple[dict[str, Any], ...]
+    spoken_languages: tuple[dict[str, Any], ...]
     directors: tuple[str, ...]
     cast: tuple[str, ...]  # billing order
 
@@ -68,7 +69,7 @@ class StandinCorpus:
     def __len__(self) -> int:
         return len(self._films)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[CorpusFilm]:
         return iter(self._films.values())
 
     def get(self, movie_id: int) -> CorpusFilm | None:
@@ -113,7 +114,7 @@ def repair_mojibake(text: str) -> str:
     return NON_ASCII_RUN.sub(_repaired_run, text)
 
 
-def _repaired_run(match: re.Match) -> str:
+def _repaired_run(match: re.Match[str]) -> str:
     run = match.group()
     try:
         return run.encode("cp1252").decode("utf-8")

@@ -2,6 +2,7 @@
 
 import hashlib
 import math
+from typing import Any
 
 from movie_pipeline.tmdb.standin.corpus import CorpusFilm
 
@@ -38,11 +39,11 @@ SERVICE_OFFLINE = {
 }
 
 
-def invalid_parameter(name: str) -> dict:
+def invalid_parameter(name: str) -> dict[str, Any]:
     return {"errors": [f"{name} must be an integer"]}
 
 
-def search_page(films: list[CorpusFilm], page: int) -> dict:
+def search_page(films: list[CorpusFilm], page: int) -> dict[str, Any]:
     start = (page - 1) * PAGE_SIZE
     return {
         "page": page,
@@ -52,7 +53,7 @@ def search_page(films: list[CorpusFilm], page: int) -> dict:
     }
 
 
-def search_result(film: CorpusFilm) -> dict:
+def search_result(film: CorpusFilm) -> dict[str, Any]:
     return {
         "adult": False,
         "backdrop_path": None,
@@ -71,8 +72,8 @@ def search_result(film: CorpusFilm) -> dict:
     }
 
 
-def movie_details(film: CorpusFilm, *, with_credits: bool) -> dict:
-    details = {
+def movie_details(film: CorpusFilm, *, with_credits: bool) -> dict[str, Any]:
+    details: dict[str, Any] = {
         "adult": False,
         "backdrop_path": None,
         "belongs_to_collection": None,
@@ -105,7 +106,7 @@ def movie_details(film: CorpusFilm, *, with_credits: bool) -> dict:
     return details
 
 
-def credits(film: CorpusFilm) -> dict:
+def credits(film: CorpusFilm) -> dict[str, Any]:
     return {
         "cast": [
             {
@@ -129,7 +130,7 @@ def credits(film: CorpusFilm) -> dict:
     }
 
 
-def _person(name: str, department: str) -> dict:
+def _person(name: str, department: str) -> dict[str, Any]:
     return {
         "adult": False,
         "gender": 0,

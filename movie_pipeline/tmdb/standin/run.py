@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -75,7 +76,7 @@ class StandinThread:
             raise self._error
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join()
@@ -121,31 +122,37 @@ class StandinProcess:
             str(stats_file),
             *arguments,
         ]
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[str] | None = None
         self.base_url = ""
 
     def __enter__(self) -> "StandinProcess":
-        self._process = subprocess.Popen(self._command, stdout=subprocess.PIPE, text=True, start_new_session=True)
-        first_line = self._process.stdout.readline()
+        process = self._process = subprocess.Popen(
+            self._command, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        assert process.stdout is not None  # stdout=PIPE
+        first_line = process.stdout.readline()
         found = re.search(rf"http://{re.escape(LOOPBACK)}:\d+/3", first_line)
         if found is None:
             self.stop()
-            raise RuntimeError(f"the stand-in did not start: {first_line!r} (exit code {self._process.returncode})")
+            raise RuntimeError(f"the stand-in did not start: {first_line!r} (exit code {process.returncode})")
         self.base_url = found.group()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
     def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("The stand-in is not running: use StandinProcess as a `with` block.")
         return self._process.pid
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """The latest StandinStats.summary() the process wrote (empty before its first write)."""
         if not self.stats_file.exists():
             return {}
-        return json.loads(self.stats_file.read_text(encoding="utf-8"))
+        summary: dict[str, Any] = json.loads(self.stats_file.read_text(encoding="utf-8"))
+        return summary
 
     def stop(self) -> None:
         """SIGTERM (the process writes its stats and exits), then SIGKILL if it does not within 10 s."""
@@ -158,4 +165,5 @@ class StandinProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
-        self._process.stdout.close()
+        if self._process.stdout is not None:
+            self._process.stdout.close()

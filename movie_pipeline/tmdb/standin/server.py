@@ -15,8 +15,10 @@ import time
 import weakref
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from movie_pipeline.tmdb.standin import payloads
 from movie_pipeline.tmdb.standin.corpus import StandinCorpus
@@ -39,7 +41,7 @@ class StandinOptions:
     fault_rates: dict[str, float] = field(default_factory=dict)  # per-request probability once the script is spent
     seed: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         unknown = sorted((set(self.faults) | set(self.fault_rates)) - FAULTS)
         if unknown:
             raise ValueError(f"Unknown stand-in fault(s) {unknown}: use some of {sorted(FAULTS)}.")
@@ -75,19 +77,19 @@ class StandinStats:
     in_flight: int = 0
     max_in_flight: int = 0
     rate_limited: int = 0  # 429 answers, scripted or from the rate limit
-    auth_methods: Counter = field(default_factory=Counter)  # "bearer", "api_key" or "none"
+    auth_methods: Counter[str] = field(default_factory=Counter)  # "bearer", "api_key" or "none"
 
     @property
     def request_count(self) -> int:
         return len(self.requests)
 
-    def requests_by_kind(self) -> Counter:
+    def requests_by_kind(self) -> Counter[str]:
         return Counter(record.kind for record in self.requests)
 
-    def statuses(self) -> Counter:
+    def statuses(self) -> Counter[str]:
         return Counter("none" if record.status is None else str(record.status) for record in self.requests)
 
-    def faults(self) -> Counter:
+    def faults(self) -> Counter[str]:
         return Counter(record.fault for record in self.requests if record.fault != "ok")
 
     def peak_starts_per_second(self) -> int:
@@ -100,7 +102,7 @@ class StandinStats:
             peak = max(peak, last - first + 1)
         return peak
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The figures a load run reads, as plain JSON-ready values."""
         return {
             "requests": self.request_count,
@@ -140,7 +142,7 @@ class StandinState:
         self._fault_random = random.Random(f"faults/{options.seed}")
         self._latency_random = random.Random(f"latency/{options.seed}")
         self._admitted_at: deque[float] = deque()
-        self._known_transports: weakref.WeakSet = weakref.WeakSet()
+        self._known_transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
 
     def next_fault(self) -> str:
         if self._fault_script:
@@ -198,7 +200,7 @@ def build_app(corpus: StandinCorpus, options: StandinOptions) -> web.Application
 
 
 @web.middleware
-async def standin_middleware(request: web.Request, handler) -> web.StreamResponse:
+async def standin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     record = state.stats.begin(request.match_info.route.name or "other")
     try:
@@ -206,6 +208,7 @@ async def standin_middleware(request: web.Request, handler) -> web.StreamRespons
         throttled = not state.admits(record.start)
         new_connection = state.opens_connection(request.transport)
         await asyncio.sleep(state.delay_s(new_connection))
+        response: web.StreamResponse
         if throttled:
             response = rate_limited(state, retry_after=state.options.retry_after_header)
         else:
@@ -217,7 +220,9 @@ async def standin_middleware(request: web.Request, handler) -> web.StreamRespons
         state.stats.finish(record)
 
 
-async def answer_with_fault(request: web.Request, handler, state: StandinState, fault: str) -> web.StreamResponse:
+async def answer_with_fault(
+    request: web.Request, handler: Handler, state: StandinState, fault: str
+) -> web.StreamResponse:
     if fault == "hang":
         # Never answers: the client's timeout closes the connection, which cancels this handler.
         await asyncio.Event().wait()
@@ -234,7 +239,8 @@ async def answer_with_fault(request: web.Request, handler, state: StandinState, 
     if fault == "reset-mid-body":
         return await reset_mid_body(request, response)
     if fault == "invalid-json":
-        return web.Response(body=response.body[: len(response.body) // 2], content_type="application/json")
+        body = whole_body(response)
+        return web.Response(body=body[: len(body) // 2], content_type="application/json")
     return response
 
 
@@ -246,10 +252,11 @@ def rate_limited(state: StandinState, *, retry_after: bool) -> web.Response:
 
 async def reset_mid_body(request: web.Request, whole: web.Response) -> web.StreamResponse:
     """The status line, the headers (with the whole body's length) and half the body, then a reset."""
+    body = whole_body(whole)
     partial = web.StreamResponse(status=whole.status, headers={"Content-Type": whole.content_type})
-    partial.content_length = len(whole.body)
+    partial.content_length = len(body)
     await partial.prepare(request)
-    await partial.write(whole.body[: len(whole.body) // 2])
+    await partial.write(body[: len(body) // 2])
     reset_connection(request.transport)
     return partial
 
@@ -262,16 +269,24 @@ def reset_connection(transport: asyncio.Transport | None) -> None:
     transport.abort()
 
 
-async def authorized(request: web.Request, handler, state: StandinState) -> web.Response:
+async def authorized(request: web.Request, handler: Handler, state: StandinState) -> web.Response:
     method, credential = credential_of(request)
     state.stats.auth_methods[method] += 1
     accepted = state.options.accepted_credentials
     if not credential or (accepted is not None and credential not in accepted):
         return web.json_response(payloads.INVALID_API_KEY, status=401)
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPNotFound:
         return web.json_response(payloads.RESOURCE_NOT_FOUND, status=404)
+    assert isinstance(response, web.Response), "the stand-in's routes answer with whole JSON responses"
+    return response
+
+
+def whole_body(response: web.Response) -> bytes:
+    body = response.body
+    assert isinstance(body, bytes), "web.json_response builds its body whole, as bytes"
+    return body
 
 
 def credential_of(request: web.Request) -> tuple[str, str]:
