@@ -6,7 +6,7 @@ columns (tags, genres, cast…) are stored as JSON text so both back ends treat 
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +264,10 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(table.insert(), list(rows[start : start + chunk_size]))
 
 
-_DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_DIALECT_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -319,7 +322,13 @@ def polars_dtype(sql_type: TypeEngine) -> pl.DataType | None:
 
 
 # DateTime is left to inference: SQLite gives naive values, PostgreSQL timezone-aware ones.
-_POLARS_DTYPES = ((Boolean, pl.Boolean), (Integer, pl.Int64), (Float, pl.Float64), (Date, pl.Date), (String, pl.String))
+_POLARS_DTYPES = (
+    (Boolean, pl.Boolean()),
+    (Integer, pl.Int64()),
+    (Float, pl.Float64()),
+    (Date, pl.Date()),
+    (String, pl.String()),
+)
 
 
 def upload_frame(conn: Connection, table: Table, upload: str) -> pl.DataFrame:

@@ -98,7 +98,8 @@ def run_demo() -> int:
     from movie_pipeline.definitions import defs
 
     with dg.DagsterInstance.get() as instance:
-        instance.add_dynamic_partitions(uploads_partitions.name, [key])
+        added = uploads_partitions.build_add_request([key])  # what the upload sensor asks of Dagster
+        instance.add_dynamic_partitions(added.partitions_def_name, added.partition_keys)
         result = defs.resolve_job_def("upload_job").execute_in_process(
             instance=instance,
             partition_key=key,

@@ -49,7 +49,7 @@ def includes_enrichment(instance: dg.DagsterInstance, run: dg.DagsterRun) -> boo
 
 def enriching_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     """Enriching runs in flight, and failed ones that Dagster's run retries are about to re-launch."""
-    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT)) + runs_awaiting_retry(instance)
+    runs = [*instance.get_runs(filters=dg.RunsFilter(statuses=IN_FLIGHT)), *runs_awaiting_retry(instance)]
     return [run for run in runs if includes_enrichment(instance, run)]
 
 

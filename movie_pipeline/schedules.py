@@ -27,7 +27,7 @@ REFRESH_OLDER_THAN_DAYS = 30
 def tmdb_refresh_schedule(
     context: dg.ScheduleEvaluationContext, storage: PipelineStorage
 ) -> dg.SkipReason | list[dg.RunRequest]:
-    registered = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
+    registered = set(uploads_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
     stale = [key for key in uploads_with_stale_films(storage.engine(), REFRESH_OLDER_THAN_DAYS) if key in registered]
     busy = uploads_of(enriching_runs_in_flight(context.instance))
     ready = [key for key in stale if key not in busy]

@@ -535,7 +535,10 @@ def assert_reads(ticks: Ticks, key: str, diary_rows: int, entries: int, films: i
 
 
 def registered(ticks: Ticks) -> dict[str, str]:
-    return {key.rpartition("-")[0]: key for key in ticks.instance.get_dynamic_partitions(uploads_partitions.name)}
+    return {
+        key.rpartition("-")[0]: key
+        for key in uploads_partitions.get_partition_keys(dynamic_partitions_store=ticks.instance)
+    }
 
 
 @pytest.mark.timeout(60)

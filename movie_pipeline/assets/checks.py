@@ -4,7 +4,8 @@ The count and duplicate checks block: a failure stops enrichment and stats for t
 """
 
 import dagster as dg
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.engine import Connection
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.ingest import DIARY, parsed_movies
@@ -22,9 +23,9 @@ def entries_plus_quarantined_equal_diary_rows(
     upload = context.partition_key
     raw, entries, quarantine = db.raw_rows.c, db.entries.c, db.quarantine.c
     with storage.engine().connect() as conn:
-        diary_rows = conn.scalar(select(func.count()).where(raw.upload == upload, raw.source_file == DIARY))
-        kept = conn.scalar(select(func.count()).where(entries.upload == upload))
-        rejected = conn.scalar(select(func.count()).where(quarantine.upload == upload, quarantine.source_file == DIARY))
+        diary_rows = _count(conn, raw.upload == upload, raw.source_file == DIARY)
+        kept = _count(conn, entries.upload == upload)
+        rejected = _count(conn, quarantine.upload == upload, quarantine.source_file == DIARY)
     return dg.AssetCheckResult(
         passed=kept + rejected == diary_rows,
         metadata={
@@ -41,12 +42,11 @@ def ratings_in_half_steps(context: dg.AssetCheckExecutionContext, storage: Pipel
     """Stored ratings are half stars from 0.5 to 5."""
     entries = db.entries.c
     with storage.engine().connect() as conn:
-        bad_ratings = conn.scalar(
-            select(func.count()).where(
-                entries.upload == context.partition_key,
-                entries.rating.is_not(None),
-                entries.rating.not_in(VALID_RATINGS),
-            )
+        bad_ratings = _count(
+            conn,
+            entries.upload == context.partition_key,
+            entries.rating.is_not(None),
+            entries.rating.not_in(VALID_RATINGS),
         )
     return dg.AssetCheckResult(passed=bad_ratings == 0, metadata={"bad_ratings": bad_ratings})
 
@@ -73,3 +73,7 @@ def no_duplicate_entries(context: dg.AssetCheckExecutionContext, storage: Pipeli
 
 
 parsed_movies_checks = [entries_plus_quarantined_equal_diary_rows, ratings_in_half_steps, no_duplicate_entries]
+
+
+def _count(conn: Connection, *where: ColumnElement[bool]) -> int:
+    return conn.execute(select(func.count()).where(*where)).scalar_one()

@@ -64,7 +64,7 @@ def enrichment_sweep_sensor(
         run = in_flight[0]
         return dg.SensorResult(skip_reason=f"{run.job_name} run {run.run_id} is still in flight; not starting another")
 
-    known = set(context.instance.get_dynamic_partitions(uploads_partitions.name))
+    known = set(uploads_partitions.get_partition_keys(dynamic_partitions_store=context.instance))
     stranded = uploads_left_by_dead_runs(context.instance, known)
     if stranded:
         context.log.info(f"{len(stranded)} upload(s) left by a run that died; re-running {stranded[0]}")

@@ -130,7 +130,10 @@ def upload_sensor(context: dg.SensorEvaluationContext, storage: PipelineStorage)
     settled, next_cursor = settled_uploads(cursor, observed)
 
     # The key ends in the content hash: the same bytes under another name are the same upload.
-    known = {content_hash_of(key): key for key in context.instance.get_dynamic_partitions(uploads_partitions.name)}
+    known = {
+        content_hash_of(key): key
+        for key in uploads_partitions.get_partition_keys(dynamic_partitions_store=context.instance)
+    }
     new_keys: list[str] = []
     for name in settled:
         try:
