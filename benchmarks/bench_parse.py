@@ -51,7 +51,8 @@ def pipeline(export_dir: Path) -> int:
 
 def baseline(export_dir: Path) -> int:
     """The same diary rules, one row at a time in plain Python."""
-    entries, quarantined, seen, films = [], [], set(), {}
+    entries, quarantined, seen = [], [], set()
+    films: dict[tuple[str, int | None], str] = {}  # (name, year) -> film_key
     with open(export_dir / "diary.csv", newline="", encoding="utf-8") as stream:
         for line, row in enumerate(csv.DictReader(stream), start=2):
             reason = _baseline_reason(row)

@@ -115,7 +115,7 @@ class ReadsLikeExport:
 @dataclass(frozen=True)
 class Hostile:
     name: str
-    build: Callable[[Path, Path, ExitStack], None]  # (uploads, outside, cleanups)
+    build: Callable[[Path, Path, ExitStack], object]  # (uploads, outside, cleanups); what it returns is unused
     outcome: object
     between_ticks: Callable[[Path], None] | None = None
 
@@ -249,6 +249,16 @@ def deeply_nested(uploads: Path) -> None:
     write(uploads / "nested" / Path(*["level"] * 100) / "diary.csv", diary_text(ROWS))
 
 
+def hidden_files(uploads: Path) -> None:
+    for name in (".DS_Store", ".export.zip", "._diary.csv"):
+        write(uploads / name, diary_text(ROWS))
+
+
+def partial_downloads(uploads: Path) -> None:
+    for suffix in (".part", ".crdownload", ".download", ".tmp"):
+        write(uploads / f"export.zip{suffix}", b"PK")
+
+
 # --- the classes ---------------------------------------------------------------------------
 
 # The sensor's side: entries that are no file or folder, names, timing, partial and hidden files.
@@ -302,14 +312,12 @@ SENSOR_CASES = [
     ),
     Hostile(
         "hidden files",
-        lambda u, o, c: [write(u / name, diary_text(ROWS)) for name in (".DS_Store", ".export.zip", "._diary.csv")],
+        lambda u, o, c: hidden_files(u),
         Ignored(),
     ),
     Hostile(
         "partial downloads",
-        lambda u, o, c: [
-            write(u / f"export.zip{suffix}", b"PK") for suffix in (".part", ".crdownload", ".download", ".tmp")
-        ],
+        lambda u, o, c: partial_downloads(u),
         Ignored(),
     ),
     Hostile("not a zip or csv", lambda u, o, c: write(u / "notes.txt", diary_text(ROWS)), Ignored()),
@@ -516,7 +524,9 @@ def materialize(ticks: Ticks, assets: list, key: str) -> dg.ExecuteInProcessResu
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     (failure,) = [event for event in result.all_events if event.is_step_failure]
-    return failure.step_failure_data.user_failure_data.description
+    raised = failure.step_failure_data.user_failure_data
+    assert raised is not None and raised.description is not None, "the step raised no dg.Failure with a description"
+    return raised.description
 
 
 def warnings_of(ticks: Ticks, result: dg.ExecuteInProcessResult) -> list[str]:

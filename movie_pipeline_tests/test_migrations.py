@@ -4,10 +4,11 @@ an empty one is built to the live schema, and processes racing on first use end 
 import multiprocessing
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
+    Row,
     Table,
     create_engine,
     select,
@@ -89,7 +91,7 @@ def sample_rows(table: Table) -> list[dict]:
     return rows
 
 
-def all_rows(url: str, tables: MetaData) -> dict[str, list[tuple]]:
+def all_rows(url: str, tables: MetaData) -> dict[str, Sequence[Row[Any]]]:
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = {

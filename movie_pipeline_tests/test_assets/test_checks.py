@@ -66,7 +66,7 @@ def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, dict]]
 
 
 def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
-    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    return {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 
 def stored_count(storage, table, key: str) -> int:

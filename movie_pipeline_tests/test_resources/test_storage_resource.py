@@ -4,6 +4,7 @@ import threading
 
 import dagster as dg
 from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.resources.storage import shared_engine
@@ -21,6 +22,7 @@ def test_a_run_gets_its_own_engine_beats_on_it_and_disposes_of_it_at_teardown(st
         engine = storage.engine()
         with engine.connect() as conn:
             conn.execute(text("select 1"))
+        assert isinstance(engine.pool, QueuePool)  # SQLAlchemy's pool for a file database, which counts checkins
         during.update(engine=engine, pool=engine.pool, pooled=engine.pool.checkedin(), beating=heartbeat_threads())
 
     with dg.instance_for_test() as instance:

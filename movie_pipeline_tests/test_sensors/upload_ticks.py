@@ -24,7 +24,7 @@ class Ticks:
     def __init__(self, storage: PipelineStorage):
         self.instance = dg.DagsterInstance.ephemeral()
         self.storage = storage
-        self.cursor = None
+        self.cursor: str | None = None
         self.log = LogLines()
 
     def tick(self) -> dg.SensorResult:
@@ -33,10 +33,11 @@ class Ticks:
         ) as context:
             context.log.addHandler(self.log)
             result = upload_sensor(context)
+        assert isinstance(result, dg.SensorResult)
         self.cursor = result.cursor
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         return result
 
-    def requested(self, result: dg.SensorResult) -> list[str]:
+    def requested(self, result: dg.SensorResult) -> list[str | None]:
         return [request.partition_key for request in result.run_requests or []]

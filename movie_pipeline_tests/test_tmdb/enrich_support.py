@@ -87,7 +87,7 @@ def table_count(engine: Engine, table) -> int:
 
 def every_stored_text(engine: Engine) -> str:
     """Every value of every table, as text, for leak searches."""
-    parts = []
+    parts: list[str] = []
     with engine.connect() as conn:
         for table in db.metadata.sorted_tables:
             for row in conn.execute(select(table)):

@@ -37,7 +37,7 @@ def sample_films() -> list[tuple[str, int | None]]:
     real = draw.sample(dated, 220)
     year_off = [(title, year + 1) for title, year in real[:20]]
     invented = [(f"Quorbleflux {draw.randrange(10**6)} Zyxt", draw.randrange(1950, 2020)) for _ in range(20)]
-    return real[20:] + year_off + invented
+    return [*real[20:], *year_off, *invented]
 
 
 async def enrich_until_settled(engine, standin, films, config_changes) -> list[dict[str, dict]]:
