@@ -91,7 +91,7 @@ def corpus_films(draw: random.Random, count: int) -> list[tuple[str, int | None]
     undated = sorted({(film.title, None) for film in corpus if not film.release_year} - {(t, None) for t, _ in dated})
     draw.shuffle(dated)
     draw.shuffle(undated)
-    chosen = (dated + undated)[:count]
+    chosen: list[tuple[str, int | None]] = [*dated, *undated][:count]
     if len(chosen) < count:
         raise ValueError(f"the corpus has {len(chosen)} usable films; the plan needs {count}")
     draw.shuffle(chosen)
