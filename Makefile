@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test dev bench
+.PHONY: demo lint test dev bench
 
 $(INSTALLED): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,12 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 demo: $(INSTALLED)  ## the main job on the bundled sample export
 	$(PY) -m movie_pipeline.launch demo
+
+lint: $(INSTALLED)  ## ruff (lint, format), mypy (--strict on the core), Dagster's check of the code location
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/dagster definitions validate -w workspace.yaml
 
 test: $(INSTALLED)  ## the whole test suite
 	$(VENV)/bin/pytest
