@@ -5,7 +5,9 @@ columns (tags, genres, cast…) are stored as JSON text so both back ends treat 
 """
 
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -244,13 +246,29 @@ def _migrate_once(engine: Engine) -> None:
             _migrated_urls.add(url)
 
 
+WAL_SWITCH_ATTEMPTS = 100  # 5 s of 50 ms waits
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # The busy timeout first: switching a new database to WAL needs a lock that a racing process may hold.
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """WAL is a property of the file, so only a new database switches. SQLite answers "database is locked" at once,
+    without waiting out the busy timeout, when another connection is switching or writing it then: try again."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05)
 
 
 def replace_upload_rows(conn: Connection, table: Table, upload: str, rows: Sequence[Mapping[str, Any]]) -> None:

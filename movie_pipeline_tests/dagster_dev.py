@@ -24,12 +24,22 @@ def free_port() -> int:
 
 
 class DagsterDev:
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, niceness: int = 0):
         self.port = free_port()
         self.log = log_path.open("wb")
         dagster = Path(sys.executable).parent / "dagster"
+        command = [
+            str(dagster),
+            "dev",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
         self.process = subprocess.Popen(
-            [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port)],
+            ["nice", "-n", str(niceness), *command] if niceness else command,
             cwd=REPO_ROOT,
             env=env,
             stdout=self.log,

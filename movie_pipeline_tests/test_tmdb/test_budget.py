@@ -48,7 +48,7 @@ def test_starts_reserved_by_two_processes_on_one_database_keep_the_spacing(tmp_p
         first = store.reserve_starts(count, spacing)
         starts += [first + index * spacing for index in range(count)]
     gaps = [later - earlier for earlier, later in pairwise(starts)]
-    assert all(gap >= spacing - 1e-9 for gap in gaps)
+    assert all(gap >= spacing - 1e-6 for gap in gaps)  # wall-clock floats near 1.7e9 s resolve ~0.2 µs
     second_store.hold_starts_until(time.time() + 5)
     assert first_store.reserve_starts(1, spacing) >= starts[-1] + 4
 
