@@ -18,7 +18,7 @@ from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.sensors.enrichment_sweep_sensor import enrichment_sweep_sensor
 from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 from movie_pipeline_tests.conftest import LETTERBOXD
-from movie_pipeline_tests.materialize_support import metadata_of
+from movie_pipeline_tests.materialize_support import drop_two_film_diary, metadata_of
 
 TOKEN = "chain-test-token-5b1e9c"
 ALL_ASSETS = [raw_diary, parsed_movies, enriched_movies, movie_stats]
@@ -135,13 +135,7 @@ def test_the_chain_on_postgres(standin, postgres_url, data_dir, instance):
 
 
 def test_films_left_pending_still_materialize_and_the_sweep_settles_them(storage, data_dir, instance):
-    diary = data_dir / "uploads" / "diary.csv"
-    diary.write_text(
-        "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n"
-        "2024-01-02,Heat,1995,https://boxd.it/a1,4.5,,,2024-01-01\n"
-        "2024-01-03,Alien,1979,https://boxd.it/a2,4,,,2024-01-02\n",
-        encoding="utf-8",
-    )
+    diary = drop_two_film_diary(data_dir)
     key = upload_key(diary)
     with StandinThread(StandinOptions(fault_rates={"503": 1.0})) as down:
         first = run_chain(storage, TmdbResource(base_url=down.base_url, read_access_token=TOKEN), instance, key)

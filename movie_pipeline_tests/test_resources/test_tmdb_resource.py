@@ -7,6 +7,7 @@ from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.resources import TmdbResource
 from movie_pipeline.tmdb.config import TmdbConfig
 from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
+from movie_pipeline_tests.materialize_support import drop_two_film_diary
 
 TOKEN = "resource-test-token-3f7a2d"
 
@@ -35,13 +36,7 @@ def test_fields_left_unset_take_the_defaults_of_tmdb_config():
 
 
 def test_the_asset_enriches_through_the_client_of_the_resource_it_is_given(storage, data_dir):
-    diary = data_dir / "uploads" / "diary.csv"
-    diary.write_text(
-        "Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n"
-        "2024-01-02,Heat,1995,https://boxd.it/a1,4.5,,,2024-01-01\n"
-        "2024-01-03,Alien,1979,https://boxd.it/a2,4,,,2024-01-02\n",
-        encoding="utf-8",
-    )
+    diary = drop_two_film_diary(data_dir)
     key = upload_key(diary)
     with (
         StandinThread(StandinOptions(accepted_credentials=frozenset({TOKEN}))) as standin,
