@@ -39,12 +39,20 @@ RETRY_GRACE = timedelta(seconds=120)  # how long a run marked to be retried hold
 MAX_CONSECUTIVE_DEATHS = 4  # an upload whose runs keep dying (say, the OOM killer) is left to a person
 
 
+# Execution plan snapshot id -> whether the plan executes enriched_movies. A snapshot never changes under its id,
+# and every sweep tick asks about the same in-flight and recent runs: read each plan from the instance once.
+_plan_enriches: dict[str, bool] = {}
+
+
 def includes_enrichment(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     """Whether the run executes enriched_movies: its plan's steps, so retries of a subset are judged right."""
-    if run.execution_plan_snapshot_id is None:
+    snapshot_id = run.execution_plan_snapshot_id
+    if snapshot_id is None:
         return run.job_name in ENRICHING_JOBS
-    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
-    return ENRICHING_STEP in plan.step_keys_to_execute
+    if snapshot_id not in _plan_enriches:
+        plan = instance.get_execution_plan_snapshot(snapshot_id)
+        _plan_enriches[snapshot_id] = ENRICHING_STEP in plan.step_keys_to_execute
+    return _plan_enriches[snapshot_id]
 
 
 def enriching_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
