@@ -43,6 +43,7 @@ class RunHeartbeat:
 
     def start(self) -> None:
         self.beat()  # the first beat before any step runs, so the run is never judged by its start time alone
+        self._prune()
         self._thread.start()
 
     def stop(self) -> None:
@@ -54,7 +55,15 @@ class RunHeartbeat:
         try:
             with self._engine.begin() as conn:
                 db.upsert(conn, db.run_heartbeats, [{**self._row, "heartbeat_at": now}])
-                conn.execute(delete(db.run_heartbeats).where(db.run_heartbeats.c.heartbeat_at < now - HEARTBEATS_KEPT))
+        except SQLAlchemyError:
+            pass
+
+    def _prune(self) -> None:
+        """Once per run, not every beat: old rows only grow by one per run."""
+        cutoff = datetime.now(UTC) - HEARTBEATS_KEPT
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(delete(db.run_heartbeats).where(db.run_heartbeats.c.heartbeat_at < cutoff))
         except SQLAlchemyError:
             pass
 
