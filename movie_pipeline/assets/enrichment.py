@@ -9,7 +9,7 @@ from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbAuthError
 from movie_pipeline.tmdb.enrich import enrich_films, refresh_stale_movies
-from movie_pipeline.tmdb.overrides import OverridesError, read_overrides
+from movie_pipeline.tmdb.overrides import read_overrides
 from movie_pipeline.tmdb.statuses import MatchStatus
 
 LOW_CONFIDENCE = 0.8  # accepted matches score 0.65 and up; below this one is worth a look
@@ -39,10 +39,9 @@ async def enriched_movies(
         raise dg.Failure(description=missing, allow_retries=False)
     upload = context.partition_key
     engine = storage.engine()
-    try:
-        overrides = read_overrides(storage.settings.overrides_path)
-    except OverridesError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from None
+    overrides = read_overrides(storage.settings.overrides_path)
+    for problem in overrides.problems:  # a bad line is left out; it never fails the upload
+        context.log.warning(f"overrides.csv line left out: {problem}")
     with engine.connect() as conn:
         films = db.upload_frame(conn, db.films, upload).select("film_key", "name", "year", "letterboxd_uri")
 
@@ -76,6 +75,7 @@ async def enriched_movies(
             "not_found": summary.not_found,
             "pending": summary.pending,
             "overrides": summary.overrides,
+            "override_problems": len(overrides.problems),
             "tmdb_requests": summary.tmdb_requests,
             "cache_hits": summary.cache_hits,
             "retries": summary.retries,
