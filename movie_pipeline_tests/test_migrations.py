@@ -176,6 +176,58 @@ def test_downgrades_step_back_to_the_frozen_ddl_and_then_to_nothing(new_database
     engine.dispose()
 
 
+def test_a_downgrade_below_tv_keeps_the_movies_and_sends_tv_matches_back_to_matching(new_database):
+    url = new_database()
+    engine = db.make_engine(url)
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    entry = {column.name: sample_value(column, 0) for column in db.tmdb_movies.columns}
+    match = {column.name: sample_value(column, 0) for column in db.film_matches.columns}
+    with engine.begin() as conn:  # movie 87108 and TV 87108 are different entries
+        conn.execute(
+            db.tmdb_movies.insert(), [{**entry, "media_type": kind, "tmdb_id": 87108} for kind in ("movie", "tv")]
+        )
+        conn.execute(
+            db.film_matches.insert(),
+            [
+                {**match, "film_key": "film", "media_type": "movie", "tmdb_id": 87108, "status": "found"},
+                {**match, "film_key": "series", "media_type": "tv", "tmdb_id": 87108, "status": "found"},
+            ],
+        )
+        conn.execute(
+            db.tmdb_search_cache.insert(),
+            [
+                {
+                    "query_key": key,
+                    "tmdb_id": 87108,
+                    "status": "found",
+                    "confidence": 0.9,
+                    "reason": "r",
+                    "fetched_at": at,
+                }
+                | {"media_type": kind}
+                for key, kind in (("film|", "movie"), ("series|", "tv"))
+            ],
+        )
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003_film_matches_media_type")
+    before = MetaData()
+    before.reflect(engine)
+    engine.dispose()
+    rows = all_rows(url, before)
+    assert [(row.tmdb_id, row.title) for row in rows["tmdb_movies"]] == [(87108, entry["title"])]
+    assert [row.query_key for row in rows["tmdb_search_cache"]] == ["film|"]
+    assert {row.film_key: (row.status, row.tmdb_id, row.media_type) for row in rows["film_matches"]} == {
+        "film": ("found", 87108, "movie"),
+        "series": ("pending", None, None),
+    }
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    engine.dispose()
+    assert schema_differences(url, db.metadata) == []
+    assert kinds_by_id(url, db.tmdb_movies) == {87108: "movie"}
+
+
 def test_an_empty_database_is_migrated_to_the_live_schema(new_database):
     url = new_database()
     db.make_engine(url).dispose()

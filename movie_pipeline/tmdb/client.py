@@ -65,7 +65,8 @@ class ClientCounters:
 
 
 class RateLimitedTmdbClient:
-    """`async with RateLimitedTmdbClient(config, budget=...) as client:` then `search_movies` and `movie_details`.
+    """`async with RateLimitedTmdbClient(config, budget=...) as client:` then `search_movies` and `movie_details` (and
+    `search_tv` and `tv_details` for what TMDB files as TV).
 
     `budget` is the deployment's (FilmDatabaseBudgetStore, for every run); without it the client keeps the budget
     in memory, which is right only when it is the one TMDB client of the deployment."""
@@ -169,6 +170,19 @@ class RateLimitedTmdbClient:
     async def movie_details(self, tmdb_id: int) -> dict[str, Any] | None:
         """`GET /movie/{id}` with credits appended, or None when TMDB has no such film."""
         return await self._get_json(f"/movie/{int(tmdb_id)}", {"append_to_response": "credits"}, missing_ok=True)
+
+    async def search_tv(self, query: str, first_air_date_year: int | None = None) -> list[dict[str, Any]]:
+        """The first page of `GET /search/tv`; `first_air_date_year` narrows to series that began airing then."""
+        params = {"query": query, "include_adult": "false", "page": "1"}
+        if first_air_date_year is not None:
+            params["first_air_date_year"] = str(first_air_date_year)
+        body = await self._get_json("/search/tv", params, missing_ok=False)
+        results = body.get("results") if body else None
+        return [result for result in results or [] if isinstance(result, dict) and "id" in result]
+
+    async def tv_details(self, tmdb_id: int) -> dict[str, Any] | None:
+        """`GET /tv/{id}` with credits appended, or None when TMDB has no such series."""
+        return await self._get_json(f"/tv/{int(tmdb_id)}", {"append_to_response": "credits"}, missing_ok=True)
 
     async def _get_json(self, path: str, params: dict[str, str], *, missing_ok: bool) -> dict[str, Any] | None:
         retrying = AsyncRetrying(
