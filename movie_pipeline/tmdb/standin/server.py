@@ -20,12 +20,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from movie_pipeline.tmdb.standin import payloads
+from movie_pipeline.tmdb.standin import payloads, tv
 from movie_pipeline.tmdb.standin.corpus import StandinCorpus
 
 FAULTS = frozenset({"429", "429-no-retry-after", "500", "503", "hang", "invalid-json", "reset", "reset-mid-body", "ok"})
 SEARCH_ROUTE = "search"
 DETAILS_ROUTE = "details"
+TV_SEARCH_ROUTE = "tv_search"
+TV_DETAILS_ROUTE = "tv_details"
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ class StandinState:
 
 STATE_KEY = web.AppKey("standin_state", StandinState)
 STATS_KEY = web.AppKey("stats", StandinStats)
+TV_CORPUS_KEY = web.AppKey("tv_corpus", tv.TvCorpus)
 
 
 def build_app(corpus: StandinCorpus, options: StandinOptions) -> web.Application:
@@ -196,6 +199,9 @@ def build_app(corpus: StandinCorpus, options: StandinOptions) -> web.Application
     app[STATS_KEY] = state.stats
     app.router.add_get("/3/search/movie", search_movie, name=SEARCH_ROUTE)
     app.router.add_get(r"/3/movie/{movie_id:\d+}", movie_details, name=DETAILS_ROUTE)
+    app[TV_CORPUS_KEY] = tv.load_tv_corpus()
+    app.router.add_get("/3/search/tv", search_tv, name=TV_SEARCH_ROUTE)
+    app.router.add_get(r"/3/tv/{series_id:\d+}", tv_details, name=TV_DETAILS_ROUTE)
     return app
 
 
@@ -323,6 +329,32 @@ async def movie_details(request: web.Request) -> web.Response:
         return web.json_response(payloads.RESOURCE_NOT_FOUND, status=404)
     appended = {part.strip() for part in request.query.get("append_to_response", "").split(",")}
     return web.json_response(payloads.movie_details(film, with_credits="credits" in appended))
+
+
+async def search_tv(request: web.Request) -> web.Response:
+    query = request.query.get("query", "").strip()
+    if not query:
+        return web.json_response(payloads.QUERY_MISSING, status=422)
+    page = positive_int(request.query.get("page", "1"))
+    if page is None or page > 500:
+        return web.json_response(payloads.INVALID_PAGE, status=400)
+    series = request.app[TV_CORPUS_KEY].search(query)
+    # TMDB's year matches a series by any of its seasons, first_air_date_year by its first; the corpus has the first.
+    for parameter in ("first_air_date_year", "year"):
+        if parameter in request.query:
+            year = positive_int(request.query[parameter])
+            if year is None:
+                return web.json_response(payloads.invalid_parameter(parameter), status=422)
+            series = [one for one in series if one.first_air_year == year]
+    return web.json_response(tv.search_page(series, page))
+
+
+async def tv_details(request: web.Request) -> web.Response:
+    series = request.app[TV_CORPUS_KEY].get(int(request.match_info["series_id"]))
+    if series is None:
+        return web.json_response(payloads.RESOURCE_NOT_FOUND, status=404)
+    appended = {part.strip() for part in request.query.get("append_to_response", "").split(",")}
+    return web.json_response(tv.details_body(series, with_credits="credits" in appended))
 
 
 def positive_int(text: str) -> int | None:
