@@ -1,9 +1,11 @@
 """enrich_films(): every film of an upload matched on TMDB, with details and credits, stored as results arrive.
 
 Per film: an override beats everything; else the persistent cache (search outcomes by normalized title + year,
-films by TMDB id) answers without a request; else `GET /search/movie` with the year (and once more without it
-when that settles nothing: see matching.is_decisive), then the details with credits. A transient failure leaves the film
-`pending` and is never cached, so a later run tries again; a definitive not-found is cached for a while.
+films by media type and TMDB id) answers without a request; else `GET /search/movie` with the year (and once more
+without it when that settles nothing: see matching.is_decisive), then, when no film is acceptable, `GET /search/tv`
+with the year (Letterboxd lists some miniseries and specials that TMDB files as TV), then the details with credits.
+A transient failure leaves the film `pending` and is never cached, so a later run tries again; a definitive
+not-found is cached for a while.
 
 Database work runs on one writer thread, so the event loop keeps requests flowing while rows are committed;
 each film's rows are committed as soon as the film is settled, so a killed run loses at most the requests in
@@ -12,6 +14,7 @@ flight, and the next run asks TMDB only for what is not stored yet.
 
 import asyncio
 import json
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -35,6 +38,7 @@ from movie_pipeline.tmdb.matching import (
     is_decisive,
     normalize_title,
     rank_candidates,
+    release_year,
 )
 from movie_pipeline.tmdb.overrides import Override, Overrides
 from movie_pipeline.tmdb.statuses import MatchStatus, MediaType
@@ -42,6 +46,7 @@ from movie_pipeline.tmdb.statuses import MatchStatus, MediaType
 NOT_FOUND_TTL = timedelta(days=30)
 PROGRESS_EVERY_S = 2.0
 TOP_CAST = 5
+TOP_CANDIDATES = 3  # kept per search outcome in tmdb_search_candidates
 # Films in progress at once, per request slot: a film waits for its search, then its details; two films per
 # slot keep every slot busy while each film's chain still finishes soon after it starts.
 FILMS_PER_REQUEST_SLOT = 2
@@ -88,12 +93,29 @@ class Outcome:
     tmdb_id: int | None
     confidence: float
     reason: str
+    media_type: MediaType = MediaType.MOVIE  # which of TMDB's id spaces tmdb_id is in
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ranked search result, as tmdb_search_candidates keeps it (the matches page shows these)."""
+
+    media_type: MediaType
+    tmdb_id: int
+    title: str
+    original_title: str | None
+    year: int | None
+    vote_count: int | None
+    popularity: float | None
+    score: float
+    reason: str
 
 
 @dataclass(frozen=True)
 class _Claim:
     """A stale film taken for refreshing: its fetched_at moved from `was` to `claimed_at`."""
 
+    media_type: MediaType
     tmdb_id: int
     was: datetime
     claimed_at: datetime
@@ -171,7 +193,7 @@ def uploads_with_stale_films(
     cutoff = now() - timedelta(days=older_than_days)
     query = (
         select(matches.upload)
-        .join(db.tmdb_movies, movies.tmdb_id == matches.tmdb_id)
+        .join(db.tmdb_movies, (movies.media_type == matches.media_type) & (movies.tmdb_id == matches.tmdb_id))
         .where(movies.fetched_at < cutoff)
         .distinct()
         .order_by(matches.upload)
@@ -204,13 +226,14 @@ async def refresh_stale_movies(
         log(f"refreshing {len(stale)} TMDB films of {upload} fetched before {cutoff:%Y-%m-%d}")
         async with client_factory() as client:
 
-            async def refresh(tmdb_id: int) -> bool:
-                claim = await store.run(store.claim_stale_movie, tmdb_id, cutoff)
+            async def refresh(entry: tuple[MediaType, int]) -> bool:
+                media_type, tmdb_id = entry
+                claim = await store.run(store.claim_stale_movie, media_type, tmdb_id, cutoff)
                 if claim is None:
                     return False  # another upload's refresh has it
                 details = None
                 try:
-                    details = await client.movie_details(tmdb_id)
+                    details = await fetch_details(client, media_type, tmdb_id)
                 except (TmdbUnavailable, TmdbRequestError):
                     pass
                 finally:
@@ -218,10 +241,10 @@ async def refresh_stale_movies(
                         await store.run(store.undo_claim, claim)
                 if details is None:
                     return False
-                await store.run(store.save, movie=movie_row(details, now()))
+                await store.run(store.save, movie=entry_row(media_type, details, now()))
                 return True
 
-            refreshed = sum(await run_all(refresh(tmdb_id) for tmdb_id in stale))
+            refreshed = sum(await run_all(refresh(entry) for entry in stale))
     log(f"refreshed {refreshed} of {len(stale)} stale TMDB films of {upload}")
     return refreshed
 
@@ -263,7 +286,7 @@ class _OnlineRun:
         self._total = total
         self._outcomes = outcomes
         self._window = asyncio.Semaphore(client.max_concurrency * FILMS_PER_REQUEST_SLOT)
-        self._details: dict[int, asyncio.Task[dict[str, Any] | None]] = {}
+        self._details: dict[tuple[MediaType, int], asyncio.Task[dict[str, Any] | None]] = {}
         self._last_progress = time.monotonic()
 
     async def settle_all(self, plans: Sequence[_Plan]) -> None:
@@ -283,24 +306,43 @@ class _OnlineRun:
     async def _look_up(self, plan: _Plan) -> tuple[Outcome, dict[str, Any] | None]:
         film = plan.film
         if plan.override is not None:
-            tmdb_id = plan.override.tmdb_id
-            matched = Outcome(MatchStatus.OVERRIDE, tmdb_id, 1.0, plan.override.reason)
+            tmdb_id, media_type = plan.override.tmdb_id, plan.override.media_type
+            matched = Outcome(MatchStatus.OVERRIDE, tmdb_id, 1.0, plan.override.reason, media_type)
         else:
-            matched = plan.matched or await self._search(film)
+            matched = plan.matched or await self._match(film)
             if matched.tmdb_id is None:
                 return matched, None
-            tmdb_id = matched.tmdb_id
-        if await self._store.run(self._store.has_movie, tmdb_id):
+            tmdb_id, media_type = matched.tmdb_id, matched.media_type
+        if await self._store.run(self._store.has_entry, media_type, tmdb_id):
             return matched, None
-        details = await self._movie_details(tmdb_id)
+        details = await self._movie_details(media_type, tmdb_id)
         if details is None:
             source = plan.override.reason if plan.override else "the search result"
-            reason = f"TMDB has no film {tmdb_id} ({source}); it may have been removed"
+            kind = "film" if media_type == MediaType.MOVIE else "TV series"
+            reason = f"TMDB has no {kind} {tmdb_id} ({source}); it may have been removed"
             return Outcome(MatchStatus.NOT_FOUND, None, 0.0, reason), None
-        return matched, movie_row(details, self._store.now())
+        return matched, entry_row(media_type, details, self._store.now())
 
-    async def _search(self, film: Film) -> Outcome:
-        """The search outcome, cached as soon as it is known (a crash after it costs no second search).
+    async def _match(self, film: Film) -> Outcome:
+        """The search outcome: films first, then TV series when no film is acceptable (at most one more search, and
+        the details of the series chosen). It is cached with its top candidates as soon as it is known, so a crash
+        after it costs no second search."""
+        outcome, films = await self._search(film)
+        ranked = _ranked(film, MediaType.MOVIE, films)
+        if outcome.tmdb_id is None:
+            series = [_as_film_result(result) for result in await self._client.search_tv(film.name, film.year)]
+            ranked = sorted(ranked + _ranked(film, MediaType.TV, series), key=lambda one: one.score, reverse=True)
+            match = choose_match(film.name, film.year, series)
+            outcome = (
+                Outcome(MatchStatus.FOUND, match.tmdb_id, match.confidence, f"TV series {match.reason}", MediaType.TV)
+                if match
+                else _not_found(film, films, series)
+            )
+        await self._store.run(self._store.save, search=(film.search_key, outcome), candidates=ranked[:TOP_CANDIDATES])
+        return outcome
+
+    async def _search(self, film: Film) -> tuple[Outcome, list[dict[str, Any]]]:
+        """The film search's outcome, and the results it weighed (_match caches both).
 
         The year-filtered search settles it when its best is decisive; otherwise the search without a year
         adds the films of other years (a better-known film dated a year off, or TMDB's undated films).
@@ -312,14 +354,14 @@ class _OnlineRun:
             candidates = list({candidate["id"]: candidate for candidate in candidates + more}.values())
             match = choose_match(film.name, film.year, candidates)
         outcome = _found(match) if match else _not_found(film, candidates)
-        await self._store.run(self._store.save, search=(film.search_key, outcome))
-        return outcome
+        return outcome, candidates
 
-    async def _movie_details(self, tmdb_id: int) -> dict[str, Any] | None:
-        # Two films of one upload can be the same TMDB film (a title written two ways): one request serves both.
-        if tmdb_id not in self._details:
-            self._details[tmdb_id] = asyncio.ensure_future(self._client.movie_details(tmdb_id))
-        return await self._details[tmdb_id]
+    async def _movie_details(self, media_type: MediaType, tmdb_id: int) -> dict[str, Any] | None:
+        # Two films of one upload can be the same TMDB entry (a title written two ways): one request serves both.
+        entry = (media_type, tmdb_id)
+        if entry not in self._details:
+            self._details[entry] = asyncio.ensure_future(fetch_details(self._client, media_type, tmdb_id))
+        return await self._details[entry]
 
     def _report_progress(self) -> None:
         moment = time.monotonic()
@@ -335,27 +377,75 @@ def _found(match: Match) -> Outcome:
     return Outcome(MatchStatus.FOUND, match.tmdb_id, match.confidence, match.reason)
 
 
-def _not_found(film: Film, candidates: Sequence[Mapping[str, Any]]) -> Outcome:
-    ranked = rank_candidates(film.name, film.year, candidates)
-    if not ranked:
-        return Outcome(MatchStatus.NOT_FOUND, None, 0.0, "TMDB search found no film by this title")
-    best = ranked[0]
+def _not_found(
+    film: Film, candidates: Sequence[Mapping[str, Any]], series: Sequence[Mapping[str, Any]] | None = None
+) -> Outcome:
+    """Why nothing was accepted among the film `candidates` and, when TV was searched, the `series` (as
+    _as_film_result shapes them)."""
+    searched = [("film", candidates)] + ([] if series is None else [("TV", series)])
+    bests = [
+        (ranked[0], kind) for kind, results in searched if (ranked := rank_candidates(film.name, film.year, results))
+    ]
+    if not bests:
+        kinds = " or ".join("TV series" if kind == "TV" else kind for kind, _ in searched)
+        return Outcome(MatchStatus.NOT_FOUND, None, 0.0, f"TMDB search found no {kinds} by this title")
+    best, kind = max(bests, key=lambda pair: pair[0].confidence)
+    counted = " and ".join(f"{len(results)} {kind}" for kind, results in searched)
     return Outcome(
         MatchStatus.NOT_FOUND,
         None,
         0.0,
-        f"no acceptable match among {len(ranked)} results; best {best.reason} scored {best.confidence:.2f} "
+        f"no acceptable match among {counted} results; best {kind} {best.reason} scored {best.confidence:.2f} "
         f"(needs {ACCEPT_THRESHOLD:.2f}); pin the right one in overrides.csv",
     )
+
+
+def _as_film_result(series: Mapping[str, Any]) -> dict[str, Any]:
+    """A /search/tv result under the names of a /search/movie one, so the film matcher weighs it alike."""
+    return {
+        **series,
+        "title": series.get("name"),
+        "original_title": series.get("original_name"),
+        "release_date": series.get("first_air_date"),
+    }
+
+
+def _ranked(film: Film, media_type: MediaType, results: Sequence[Mapping[str, Any]]) -> list[Candidate]:
+    by_id = {int(result["id"]): result for result in results}
+    candidates = []
+    for match in rank_candidates(film.name, film.year, results):
+        result = by_id[match.tmdb_id]
+        candidates.append(
+            Candidate(
+                media_type=media_type,
+                tmdb_id=match.tmdb_id,
+                title=str(result.get("title") or result.get("original_title") or ""),
+                original_title=result.get("original_title") or None,
+                year=release_year(result.get("release_date")),
+                vote_count=result.get("vote_count"),
+                popularity=result.get("popularity"),
+                score=match.confidence,
+                reason=match.reason,
+            )
+        )
+    return candidates
+
+
+async def fetch_details(client: RateLimitedTmdbClient, media_type: MediaType, tmdb_id: int) -> dict[str, Any] | None:
+    """The details with credits of a TMDB film or TV series, or None when TMDB has no such entry."""
+    if media_type == MediaType.TV:
+        return await client.tv_details(tmdb_id)
+    return await client.movie_details(tmdb_id)
+
+
+def entry_row(media_type: MediaType, details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """The tmdb_movies row for the details of a film or a TV series."""
+    return tv_row(details, fetched_at) if media_type == MediaType.TV else movie_row(details, fetched_at)
 
 
 def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
     """The tmdb_movies row for a `GET /movie/{id}?append_to_response=credits` body."""
     credits = details.get("credits") or {}
-    cast = sorted(
-        (member for member in credits.get("cast") or [] if member.get("name")),
-        key=lambda member: member.get("order", len(credits.get("cast") or [])),
-    )
     crew = credits.get("crew") or []
     directors = [member["name"] for member in crew if member.get("job") == "Director" and member.get("name")]
     return {
@@ -366,7 +456,7 @@ def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any
         "release_date": _release_date(details.get("release_date")),
         "genres": _json_list(genre.get("name") for genre in details.get("genres") or []),
         "directors": _json_list(directors),
-        "top_cast": _json_list([member["name"] for member in cast][:TOP_CAST]),
+        "top_cast": _json_list(_billed_cast(credits)[:TOP_CAST]),
         "runtime": details.get("runtime") or None,  # TMDB gives 0 for an unknown runtime
         "overview": details.get("overview") or None,
         "vote_average": details.get("vote_average"),
@@ -381,6 +471,51 @@ def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any
         "imdb_id": details.get("imdb_id") or None,
         "fetched_at": fetched_at,
     }
+
+
+def tv_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """The tmdb_movies row for a `GET /tv/{id}?append_to_response=credits` body, in a film's terms: the creators
+    stand for the directors, the first air date for the release, and the runtime is the whole series' (episode
+    runtime × episodes), so hours watched add up like films'."""
+    # TMDB leaves production_countries empty for many series; origin_country then says where it is from.
+    countries = [item.get("iso_3166_1") for item in details.get("production_countries") or []]
+    return {
+        "media_type": MediaType.TV,
+        "tmdb_id": int(details["id"]),
+        "title": details.get("name") or details.get("original_name") or "",
+        "original_title": details.get("original_name") or None,
+        "release_date": _release_date(details.get("first_air_date")),
+        "genres": _json_list(genre.get("name") for genre in details.get("genres") or []),
+        "directors": _json_list(creator.get("name") for creator in details.get("created_by") or []),
+        "top_cast": _json_list(_billed_cast(details.get("credits") or {})[:TOP_CAST]),
+        "runtime": series_runtime(details),
+        "overview": details.get("overview") or None,
+        "vote_average": details.get("vote_average"),
+        "vote_count": details.get("vote_count"),
+        "popularity": details.get("popularity"),
+        "poster_path": details.get("poster_path") or None,
+        "original_language": details.get("original_language") or None,
+        "production_countries": _json_list(countries or details.get("origin_country") or []),
+        "spoken_languages": _json_list(item.get("iso_639_1") for item in details.get("spoken_languages") or []),
+        "imdb_id": None,  # TV details carry no IMDb id (it would take /tv/{id}/external_ids, another request)
+        "fetched_at": fetched_at,
+    }
+
+
+def series_runtime(details: Mapping[str, Any]) -> int | None:
+    """Minutes of the whole series: episode runtime × episodes, where TMDB has both. TMDB lists one episode runtime
+    per usual length; their mean stands for an episode."""
+    minutes = [float(runtime) for runtime in details.get("episode_run_time") or [] if runtime]
+    episodes = int(details.get("number_of_episodes") or 0)
+    return round(statistics.mean(minutes) * episodes) if minutes and episodes else None
+
+
+def _billed_cast(credits: Mapping[str, Any]) -> list[str]:
+    cast = credits.get("cast") or []
+    billed = sorted(
+        (member for member in cast if member.get("name")), key=lambda member: member.get("order", len(cast))
+    )
+    return [member["name"] for member in billed]
 
 
 def _json_list(values: Iterable[object]) -> str:
@@ -422,18 +557,21 @@ class _Store:
         plans = [_Plan(film, override=overrides.find(film.name, film.year, film.letterboxd_uri)) for film in films]
         with self._engine.connect() as conn:
             searches = self._cached_searches(conn, {plan.film.search_key for plan in plans if plan.override is None})
-            wanted_ids = {plan.override.tmdb_id for plan in plans if plan.override}
-            wanted_ids |= {outcome.tmdb_id for outcome in searches.values() if outcome.tmdb_id is not None}
-            known = self._known_movies(conn, wanted_ids)
+            wanted = {(plan.override.media_type, plan.override.tmdb_id) for plan in plans if plan.override}
+            wanted |= {(found.media_type, found.tmdb_id) for found in searches.values() if found.tmdb_id is not None}
+            known = self._known_entries(conn, wanted)
         for plan in plans:
-            if plan.override is not None:
-                if plan.override.tmdb_id in known:
-                    plan.outcome = Outcome(MatchStatus.OVERRIDE, plan.override.tmdb_id, 1.0, plan.override.reason)
+            override = plan.override
+            if override is not None:
+                if (override.media_type, override.tmdb_id) in known:
+                    plan.outcome = Outcome(
+                        MatchStatus.OVERRIDE, override.tmdb_id, 1.0, override.reason, override.media_type
+                    )
                 continue
             cached = searches.get(plan.film.search_key)
             if cached is None:
                 continue
-            if cached.tmdb_id is None or cached.tmdb_id in known:
+            if cached.tmdb_id is None or (cached.media_type, cached.tmdb_id) in known:
                 plan.outcome = cached
             else:
                 plan.matched = cached
@@ -449,41 +587,45 @@ class _Store:
         match: tuple[str, Film, Outcome] | None = None,
         movie: dict[str, Any] | None = None,
         search: tuple[str, Outcome] | None = None,
+        candidates: Sequence[Candidate] = (),
     ) -> None:
-        """Whatever is given, in one transaction: a film's final row never exists without its TMDB film."""
+        """Whatever is given, in one transaction: a film's final row never exists without its TMDB film, nor a
+        search outcome without its candidates (which replace those of the search before)."""
         with self._engine.begin() as conn:
             if movie is not None:
                 db.upsert(conn, db.tmdb_movies, [movie])
             if search is not None:
+                key = search[0]
                 db.upsert(conn, db.tmdb_search_cache, [self._search_row(*search)])
+                conn.execute(delete(db.tmdb_search_candidates).where(db.tmdb_search_candidates.c.query_key == key))
+                db.insert_rows(conn, db.tmdb_search_candidates, _candidate_rows(key, candidates))
             if match is not None:
                 db.upsert(conn, db.film_matches, [self._match_row(*match)])
 
-    def stale_movies(self, upload: str, cutoff: datetime) -> list[int]:
+    def stale_movies(self, upload: str, cutoff: datetime) -> list[tuple[MediaType, int]]:
         matches, movies = db.film_matches.c, db.tmdb_movies.c
         query = (
-            select(movies.tmdb_id)
-            .join(db.film_matches, matches.tmdb_id == movies.tmdb_id)
+            select(movies.media_type, movies.tmdb_id)
+            .join(db.film_matches, (matches.media_type == movies.media_type) & (matches.tmdb_id == movies.tmdb_id))
             .where(matches.upload == upload, movies.fetched_at < cutoff)
             .distinct()
-            .order_by(movies.tmdb_id)
+            .order_by(movies.media_type, movies.tmdb_id)
         )
         with self._engine.connect() as conn:
-            return list(conn.scalars(query))
+            return [(MediaType(media_type), tmdb_id) for media_type, tmdb_id in conn.execute(query)]
 
-    def claim_stale_movie(self, tmdb_id: int, cutoff: datetime) -> _Claim | None:
+    def claim_stale_movie(self, media_type: MediaType, tmdb_id: int, cutoff: datetime) -> _Claim | None:
         """Compare-and-set on fetched_at: of two refreshes that read the same stale value, one wins the UPDATE."""
         movies = db.tmdb_movies
+        entry = (movies.c.media_type == media_type) & (movies.c.tmdb_id == tmdb_id)
         with self._engine.connect() as conn:
-            was = conn.scalar(select(movies.c.fetched_at).where(movies.c.tmdb_id == tmdb_id))
+            was = conn.scalar(select(movies.c.fetched_at).where(entry))
         if was is None or _as_utc(was) >= cutoff:
             return None
-        claim = _Claim(tmdb_id, was, self.now())
+        claim = _Claim(media_type, tmdb_id, was, self.now())
         with self._engine.begin() as conn:
             taken = conn.execute(
-                update(movies)
-                .where(movies.c.tmdb_id == tmdb_id, movies.c.fetched_at == was)
-                .values(fetched_at=claim.claimed_at)
+                update(movies).where(entry, movies.c.fetched_at == was).values(fetched_at=claim.claimed_at)
             )
         return claim if taken.rowcount == 1 else None
 
@@ -492,30 +634,42 @@ class _Store:
         with self._engine.begin() as conn:
             conn.execute(
                 update(movies)
-                .where(movies.c.tmdb_id == claim.tmdb_id, movies.c.fetched_at == claim.claimed_at)
+                .where(
+                    movies.c.media_type == claim.media_type,
+                    movies.c.tmdb_id == claim.tmdb_id,
+                    movies.c.fetched_at == claim.claimed_at,
+                )
                 .values(fetched_at=claim.was)
             )
 
-    def has_movie(self, tmdb_id: int) -> bool:
+    def has_entry(self, media_type: MediaType, tmdb_id: int) -> bool:
         with self._engine.connect() as conn:
-            return bool(self._known_movies(conn, {tmdb_id}))
+            return bool(self._known_entries(conn, {(media_type, tmdb_id)}))
 
     def _cached_searches(self, conn: Connection, keys: set[str]) -> dict[str, Outcome]:
         cache = db.tmdb_search_cache.c
         fresh = (cache.expires_at.is_(None)) | (cache.expires_at > self.now())
         found: dict[str, Outcome] = {}
         for chunk in _chunks(sorted(keys)):
-            query = select(cache.query_key, cache.status, cache.tmdb_id, cache.confidence, cache.reason)
+            query = select(
+                cache.query_key, cache.status, cache.tmdb_id, cache.confidence, cache.reason, cache.media_type
+            )
             for row in conn.execute(query.where(cache.query_key.in_(chunk), fresh)):
-                found[row.query_key] = Outcome(MatchStatus(row.status), row.tmdb_id, row.confidence, row.reason)
+                media_type = MediaType(row.media_type or MediaType.MOVIE)  # null while not found
+                outcome = Outcome(MatchStatus(row.status), row.tmdb_id, row.confidence, row.reason, media_type)
+                found[row.query_key] = outcome
         return found
 
     @staticmethod
-    def _known_movies(conn: Connection, ids: set[int]) -> set[int]:
+    def _known_entries(conn: Connection, entries: set[tuple[MediaType, int]]) -> set[tuple[MediaType, int]]:
+        """Which of the (media type, TMDB id) entries tmdb_movies holds."""
         movies = db.tmdb_movies.c
-        known: set[int] = set()
-        for chunk in _chunks(sorted(ids)):
-            known.update(conn.scalars(select(movies.tmdb_id).where(movies.tmdb_id.in_(chunk))))
+        known: set[tuple[MediaType, int]] = set()
+        for media_type in {kind for kind, _ in entries}:
+            ids = sorted(tmdb_id for kind, tmdb_id in entries if kind == media_type)
+            for chunk in _chunks(ids):
+                query = select(movies.tmdb_id).where(movies.media_type == media_type, movies.tmdb_id.in_(chunk))
+                known.update((media_type, tmdb_id) for tmdb_id in conn.scalars(query))
         return known
 
     def _search_row(self, key: str, outcome: Outcome) -> dict[str, Any]:
@@ -528,7 +682,7 @@ class _Store:
             "reason": outcome.reason,
             "fetched_at": fetched_at,
             "expires_at": fetched_at + NOT_FOUND_TTL if outcome.status == MatchStatus.NOT_FOUND else None,
-            "media_type": None if outcome.tmdb_id is None else MediaType.MOVIE,
+            "media_type": None if outcome.tmdb_id is None else outcome.media_type,
         }
 
     def _match_row(self, upload: str, film: Film, outcome: Outcome) -> dict[str, Any]:
@@ -543,8 +697,14 @@ class _Store:
             "confidence": outcome.confidence,
             "reason": outcome.reason,
             "updated_at": self.now(),
-            "media_type": None if outcome.tmdb_id is None else MediaType.MOVIE,  # the client searches movies only
+            "media_type": None if outcome.tmdb_id is None else outcome.media_type,
         }
+
+
+def _candidate_rows(query_key: str, candidates: Sequence[Candidate]) -> list[dict[str, Any]]:
+    return [
+        {"query_key": query_key, "rank": rank, **vars(candidate)} for rank, candidate in enumerate(candidates, start=1)
+    ]
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -255,11 +255,11 @@ async def test_a_definitive_not_found_is_cached_until_it_expires(tmp_path):
         first = await run(engine, standin, films, now=lambda: T0)
         within = await run(engine, standin, films, now=lambda: T0 + timedelta(days=29))
         expired = await run(engine, standin, films, now=lambda: T0 + timedelta(days=31))
-    # Nothing acceptable with the year, so a second search without it; then 30 days of silence.
-    assert (first.not_found, first.tmdb_requests) == (1, 2)
+    # Nothing acceptable with the year, so a second search without it, and one of TV; then 30 days of silence.
+    assert (first.not_found, first.tmdb_requests) == (1, 3)
     assert (within.not_found, within.tmdb_requests, within.cache_hits) == (1, 0, 1)
-    assert (expired.not_found, expired.tmdb_requests) == (1, 2)
-    assert standin.stats.requests_by_kind() == {"search": 4}
+    assert (expired.not_found, expired.tmdb_requests) == (1, 3)
+    assert standin.stats.requests_by_kind() == {"search": 4, "tv_search": 2}
 
 
 async def test_progress_lines_count_films_requests_and_retries(tmp_path, monkeypatch):
@@ -344,7 +344,7 @@ async def test_enrichment_on_postgresql(postgres_url):
         async with running_standin(StandinOptions()) as standin:
             first = await run(engine, standin, films)
             second = await run(engine, standin, films)
-        assert (first.found, first.not_found, first.tmdb_requests) == (4, 1, 4 * 2 + 2)
+        assert (first.found, first.not_found, first.tmdb_requests) == (4, 1, 4 * 2 + 3)
         assert (second.found, second.tmdb_requests, second.cache_hits) == (4, 0, 5)
         rows = matches(engine, "upload-1")
         assert {row["name"]: row["tmdb_id"] for row in rows.values()} == {
