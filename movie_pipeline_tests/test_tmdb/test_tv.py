@@ -49,7 +49,9 @@ def filled(series_id: int) -> dict:
 
 
 def fixture_films(export: str, names: set[str]) -> pl.DataFrame:
-    pairs = sorted((name, int(year)) for name, year in film_pairs(export) if name in names)
+    pairs: list[tuple[str, int | None]] = sorted(
+        (name, int(year)) for name, year in film_pairs(export) if name in names
+    )
     return films_frame(pairs)
 
 
