@@ -14,6 +14,7 @@ UPLOADS = ["alice-aaaaaaaaaaaa", "bob-bbbbbbbbbbbb", "carol-cccccccccccc"]
 def store_films(storage, fetched_at: dict[int, datetime], holdings: dict[str, list[int]]) -> None:
     """TMDB films fetched at the given moments, and which upload holds which."""
     match = {"name": "x", "status": "found", "confidence": 1.0, "reason": "test", "updated_at": datetime.now(UTC)}
+    match["media_type"] = "movie"  # a found film's entry is looked up by (media_type, tmdb_id)
     with storage.engine().begin() as conn:
         db.insert_rows(
             conn, db.tmdb_movies, [movie_row({"id": i, "title": f"film {i}"}, at) for i, at in fetched_at.items()]
