@@ -18,6 +18,7 @@ from movie_pipeline.tmdb.enrich import refresh_stale_movies, series_runtime, tv_
 from movie_pipeline.tmdb.overrides import Override, Overrides
 from movie_pipeline.tmdb.standin import StandinOptions, running_standin
 from movie_pipeline.tmdb.standin.tv import TV_CORPUS_JSON
+from movie_pipeline.tmdb.statuses import MediaType
 from movie_pipeline_tests.test_letterboxd.real_exports import film_pairs
 from movie_pipeline_tests.test_tmdb.enrich_support import (
     client_factory,
@@ -176,7 +177,7 @@ async def test_a_movie_and_a_series_with_the_same_id_are_two_entries(tmp_path):
 async def test_an_override_with_media_type_tv_fetches_the_series(tmp_path):
     engine = sqlite_engine(tmp_path)
     films = films_frame([("Game of Thrones: the whole thing", None)])
-    pin = Override(tmdb_id=1399, line=2, name="Game of Thrones: the whole thing", media_type="tv")
+    pin = Override(tmdb_id=1399, line=2, name="Game of Thrones: the whole thing", media_type=MediaType.TV)
     async with running_standin(StandinOptions()) as standin:
         summary = await run(engine, standin, films, overrides=Overrides([pin]))
     row = next(iter(matches(engine, "upload-1").values()))
