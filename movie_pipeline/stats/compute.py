@@ -128,6 +128,12 @@ class ViewingStats:
         rows = self.section(section, period).filter(pl.col("item") == item)
         return rows.row(0, named=True) if rows.height else None
 
+    def films_per_day(self, year: str) -> dict[date, int]:
+        """The year's calendar: entries per real watch date."""
+        return {
+            date.fromisoformat(row["item"]): row["count"] for row in self.section("per_day", year).iter_rows(named=True)
+        }
+
 
 def compute_stats(entries: pl.DataFrame, film_details: pl.DataFrame, *, min_count: int = 3) -> ViewingStats:
     """All sections for "all" and every watch year. `min_count` is the number of rated films a
