@@ -5,6 +5,7 @@ Nothing is loaded: the style is inline and fonts are the viewer's own. SVG does 
 text, so names are cut to what fits their column. Every piece of user text goes through `escape`.
 """
 
+import re
 from html import escape
 
 from movie_pipeline.stats.charts import CALENDAR_LEVELS, calendar_shapes
@@ -20,6 +21,7 @@ TITLE_CHARS = 46  # the title line at 34px
 NAME_CHARS = 28  # a genre or film in half the card at 26px
 ROW_TOP = 50  # from a list's label to its first line
 ROW = 57
+FILM_YEAR = re.compile(r"(.*)( \(\d{4}\))")  # the "Name (Year)" of a film label
 ATTRIBUTION = "This product uses the TMDB API but is not endorsed or certified by TMDB."
 SHADES = ("#26313c", "#1d6e47", "#239a5f", "#29bd72", "#2fd480")  # no film, then 1 .. CALENDAR_LEVELS+
 
@@ -74,6 +76,14 @@ def _fit(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
 
 
+def _fit_film(label: str, chars: int) -> str:
+    """A film label cut in its title, so "(year)" stays."""
+    match = FILM_YEAR.fullmatch(label)
+    if match is None:
+        return _fit(label, chars)
+    return _fit(match[1], chars - len(match[2])) + match[2]
+
+
 def _numbers(stats: ViewingStats, year: str, *, top: int) -> str:
     hours = stats.get("headline", "hours", year) or {}
     mean = stats.get("ratings", "mean", year) or {}
@@ -81,7 +91,7 @@ def _numbers(stats: ViewingStats, year: str, *, top: int) -> str:
     numbers = [
         (whole(headline_count(stats, "entries", year)), "DIARY ENTRIES"),
         (whole(headline_count(stats, "films", year)), "FILMS"),
-        (whole(hours.get("value")), "HOURS"),
+        (whole(hours["value"]) if hours.get("films_covered") else "–", "HOURS"),
         (stars(mean.get("value")), "MEAN RATING"),
         (whole(stats.section("per_day", year).height), "DAYS WITH A FILM"),
         (whole(streak.get("count")), "DAYS IN A ROW"),
@@ -148,7 +158,7 @@ def _highest_rated(stats: ViewingStats, year: str, *, x: int, top: int) -> str:
         y = top + ROW_TOP + ROW * i
         ratings = f"{whole(row['count'])} rating{'' if row['count'] == 1 else 's'}"
         parts.append(
-            f'<text class="serif" x="{x}" y="{y}" font-size="26">{escape(_fit(row["item"], NAME_CHARS))}</text>'
+            f'<text class="serif" x="{x}" y="{y}" font-size="26">{escape(_fit_film(row["item"], NAME_CHARS))}</text>'
             f'<text x="{x}" y="{y + 24}" font-size="17"><tspan class="orange">{escape(stars(row["value"]))}</tspan>'
             f'<tspan class="muted"> · {escape(ratings)}</tspan></text>'
         )

@@ -370,10 +370,7 @@ def _favourites(stats: ViewingStats, period: str) -> str:
         (row["item"], row["value"] / 5, stars(row["value"]), _plural(row["count"], "rating"))
         for row in highest.iter_rows(named=True)
     )
-    rewatched = _ranked_list(
-        (row["item"], 1.0, whole(row["count"]), "entries")
-        for row in stats.section("most_rewatched", period).iter_rows(named=True)
-    )
+    rewatched = _count_list(stats.section("most_rewatched", period), unit=("entry", "entries"))
     return _chapter(
         "Your films",
         [
@@ -395,9 +392,10 @@ def _release_lag(stats: ViewingStats, period: str) -> str:
     median = stats.get("release_lag", "median", period) or {}
     left_out = {item: (stats.get("release_lag", item, period) or {}).get("count") or 0 for item in LAG_LEFT_OUT}
     first_seen = "first watched" if period == ALL_TIME else f"first watched in {period}"
+    missing = ", ".join(f"{whole(n)} {LAG_LEFT_OUT[item]}" for item, n in left_out.items() if n)
     note = (
-        f"one per film, from its TMDB release date to its first viewing; of {whole(median.get('films_total'))} films "
-        f"{first_seen}, left out: " + ", ".join(f"{whole(n)} {LAG_LEFT_OUT[item]}" for item, n in left_out.items())
+        f"one per film, from its TMDB release date to its first viewing, over {whole(median.get('films_total'))} "
+        f"films {first_seen}" + (f"; left out: {missing}" if missing else "")
     )
     if not median.get("films_covered"):
         body = '<p class="muted">No film has a TMDB release date and a real watch date yet.</p>'
@@ -539,10 +537,10 @@ def _tile(caption: str, headline: str, aside: str) -> str:
     )
 
 
-def _count_list(rows: pl.DataFrame) -> str:
+def _count_list(rows: pl.DataFrame, unit: tuple[str, str] = ("film", "films")) -> str:
     peak = (rows["count"].max() if rows.height else None) or 1
     return _ranked_list(
-        (row["item"], row["count"] / peak, whole(row["count"]), "film" if row["count"] == 1 else "films")
+        (row["item"], row["count"] / peak, whole(row["count"]), unit[row["count"] != 1])
         for row in rows.iter_rows(named=True)
     )
 
