@@ -6,6 +6,7 @@ text, so names are cut to what fits their column. Every piece of user text goes 
 """
 
 import re
+import unicodedata
 from html import escape
 
 from movie_pipeline.stats.charts import CALENDAR_LEVELS, calendar_shapes
@@ -17,10 +18,15 @@ HEIGHT = 1350
 MARGIN = 72
 COLUMN_GAP = 56
 CARD_TOP_ITEMS = 5
-TITLE_CHARS = 46  # the title line at 34px
-NAME_CHARS = 28  # a genre or film in half the card at 26px
+TITLE_SIZE = 34
+NAME_SIZE = 26
+COUNT_ROOM = 60  # right of a genre, for its count
 ROW_TOP = 50  # from a list's label to its first line
 ROW = 57
+# Advance widths in em, on the generous side of common sans and serif faces (DejaVu is among the
+# widest), so a name cut to its estimated width fits the viewer's font; the browser test measures.
+NARROW = frozenset(" !'(),-./:;I[]fijlrt|")
+WIDE = frozenset("MWmw@%")
 FILM_YEAR = re.compile(r"(.*)( \(\d{4}\))")  # the "Name (Year)" of a film label
 ATTRIBUTION = "This product uses the TMDB API but is not endorsed or certified by TMDB."
 SHADES = ("#26313c", "#1d6e47", "#239a5f", "#29bd72", "#2fd480")  # no film, then 1 .. CALENDAR_LEVELS+
@@ -53,11 +59,12 @@ def render_year_card(stats: ViewingStats, year: str, *, title: str) -> str:
         ),
         f'<text class="label" x="{MARGIN + 92}" y="99">YEAR IN FILM</text>',
         f'<text class="serif" x="{MARGIN - 6}" y="255" font-size="170">{escape(year)}</text>',
-        f'<text class="muted" x="{MARGIN}" y="314" font-size="34">{escape(_fit(title, TITLE_CHARS))}</text>',
+        f'<text class="muted" x="{MARGIN}" y="314" font-size="{TITLE_SIZE}">'
+        f"{escape(_fit(title, WIDTH - 2 * MARGIN, TITLE_SIZE))}</text>",
         _numbers(stats, year, top=362),
         _calendar(stats, year, top=714),
         _genres(stats, year, x=MARGIN, top=908, width=half),
-        _highest_rated(stats, year, x=MARGIN + half + COLUMN_GAP, top=908),
+        _highest_rated(stats, year, x=MARGIN + half + COLUMN_GAP, top=908, width=half),
         f'<line x1="{MARGIN}" x2="{WIDTH - MARGIN}" y1="1250" y2="1250" stroke="#2a3440"/>',
         f'<text x="{MARGIN}" y="1290" font-size="20">Made by movie_pipeline from a Letterboxd export</text>',
         f'<text class="muted" x="{MARGIN}" y="1320" font-size="16">{escape(ATTRIBUTION)}</text>',
@@ -72,16 +79,37 @@ def render_year_card(stats: ViewingStats, year: str, *, title: str) -> str:
     )
 
 
-def _fit(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+def text_width(text: str, size: float) -> float:
+    """An estimate of the width of `text` at font size `size`, never much below the real one."""
+    return size * sum(_advance(char) for char in text)
 
 
-def _fit_film(label: str, chars: int) -> str:
+def _advance(char: str) -> float:
+    if unicodedata.combining(char):
+        return 0.0
+    if char in WIDE or unicodedata.east_asian_width(char) in ("W", "F"):
+        return 1.05
+    if char in NARROW:
+        return 0.4
+    return 0.75 if char.isupper() or char.isdigit() else 0.62
+
+
+def _fit(text: str, width: float, size: float) -> str:
+    """`text`, cut with an ellipsis where it would run past `width`."""
+    if text_width(text, size) <= width:
+        return text
+    kept = text
+    while kept and text_width(kept.rstrip() + "…", size) > width:
+        kept = kept[:-1]
+    return kept.rstrip() + "…"
+
+
+def _fit_film(label: str, width: float, size: float) -> str:
     """A film label cut in its title, so "(year)" stays."""
     match = FILM_YEAR.fullmatch(label)
     if match is None:
-        return _fit(label, chars)
-    return _fit(match[1], chars - len(match[2])) + match[2]
+        return _fit(label, width, size)
+    return _fit(match[1], width - text_width(match[2], size), size) + match[2]
 
 
 def _numbers(stats: ViewingStats, year: str, *, top: int) -> str:
@@ -136,7 +164,8 @@ def _genres(stats: ViewingStats, year: str, *, x: int, top: int, width: int) -> 
     for i, row in enumerate(rows.iter_rows(named=True)):
         y = top + ROW_TOP + ROW * i
         parts.append(
-            f'<text x="{x}" y="{y}" font-size="26">{escape(_fit(row["item"], NAME_CHARS))}</text>'
+            f'<text x="{x}" y="{y}" font-size="{NAME_SIZE}">'
+            f"{escape(_fit(row['item'], width - COUNT_ROOM, NAME_SIZE))}</text>"
             f'<text class="muted" x="{x + width}" y="{y}" font-size="22" text-anchor="end">{whole(row["count"])}</text>'
             f'<rect class="blue" x="{x}" y="{y + 10}" width="{max(width * row["count"] / peak, 4):.1f}" '
             f'height="8" rx="4"/>'
@@ -149,7 +178,7 @@ def _genres(stats: ViewingStats, year: str, *, x: int, top: int, width: int) -> 
     return "".join(parts)
 
 
-def _highest_rated(stats: ViewingStats, year: str, *, x: int, top: int) -> str:
+def _highest_rated(stats: ViewingStats, year: str, *, x: int, top: int, width: int) -> str:
     rows = stats.section("films_highest_rated", year).head(CARD_TOP_ITEMS)
     parts = [f'<text class="label" x="{x}" y="{top}">HIGHEST RATED</text>']
     if rows.is_empty():
@@ -158,7 +187,8 @@ def _highest_rated(stats: ViewingStats, year: str, *, x: int, top: int) -> str:
         y = top + ROW_TOP + ROW * i
         ratings = f"{whole(row['count'])} rating{'' if row['count'] == 1 else 's'}"
         parts.append(
-            f'<text class="serif" x="{x}" y="{y}" font-size="26">{escape(_fit_film(row["item"], NAME_CHARS))}</text>'
+            f'<text class="serif" x="{x}" y="{y}" font-size="{NAME_SIZE}">'
+            f"{escape(_fit_film(row['item'], width, NAME_SIZE))}</text>"
             f'<text x="{x}" y="{y + 24}" font-size="17"><tspan class="orange">{escape(stars(row["value"]))}</tspan>'
             f'<tspan class="muted"> · {escape(ratings)}</tspan></text>'
         )
