@@ -22,7 +22,7 @@ TITLE_SIZE = 34
 NAME_SIZE = 26
 COUNT_ROOM = 60  # right of a genre, for its count
 ROW_TOP = 50  # from a list's label to its first line
-ROW = 57
+ROW = 54
 # Advance widths in em, on the generous side of common sans and serif faces (DejaVu is among the
 # widest), so a name cut to its estimated width fits the viewer's font; the browser test measures.
 NARROW = frozenset(" !'(),-./:;I[]fijlrt|")
@@ -172,7 +172,7 @@ def _genres(stats: ViewingStats, year: str, *, x: int, top: int, width: int) -> 
         )
     first = rows.row(0, named=True)
     parts.append(
-        f'<text class="muted" x="{x}" y="{top + ROW_TOP + ROW * CARD_TOP_ITEMS}" font-size="17">'
+        f'<text class="muted" x="{x}" y="{top + ROW_TOP + ROW * (rows.height - 1) + 48}" font-size="17">'
         f"films per genre, {whole(first['films_covered'])} of {whole(first['films_total'])} films with genres</text>"
     )
     return "".join(parts)
