@@ -344,7 +344,7 @@ def _placeholders(viewings: pl.DataFrame) -> list[Section]:
             item=pl.lit("placeholder_entries"),
             label=pl.format(
                 "{} entries on {} placeholder date(s) count as entries but are left out of streaks, "
-                "the busiest day and the week, month and weekday charts",
+                "the busiest day, the calendar, the release-to-watch lag and the week, month and weekday charts",
                 "count",
                 "dates",
             ),

@@ -227,6 +227,7 @@ def test_placeholder_dates_stay_entries_but_leave_day_level_stats() -> None:
     # No runtime is known, so each entry counts 90 min: 20 x 90 = 1800 min > 24 h on 2023-05-01.
     assert counts(stats, "placeholder_dates") == {"2000-01-01": 1, "2023-05-01": 20}
     assert row_of(stats, "notes", "placeholder_entries")["count"] == 21
+    assert "the calendar, the release-to-watch lag" in row_of(stats, "notes", "placeholder_entries")["label"]
     assert counts(stats, "headline")["entries"] == 25  # kept as entries
     assert counts(stats, "headline", "2000")["entries"] == 1
     # Without 2023-05-01 the run 04-30..05-03 breaks: 05-02..05-03 is the longest (2 days).
