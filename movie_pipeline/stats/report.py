@@ -190,12 +190,14 @@ def _when(stats: ViewingStats, period: str) -> str:
     return _chapter("When you watched", [first_chart, calendar, months, weekdays, weekly, _highlights(stats, period)])
 
 
+ALL_TIME_CALENDARS = 10
 CALENDAR_NOTE = "a square per day, shaded by the films watched that day; placeholder dates are left out"
 
 
 def _calendars(stats: ViewingStats, period: str) -> str:
-    """The year's calendar; on the all-time page, every watch year's, newest first."""
-    years = list(reversed(stats.years)) if period == ALL_TIME else [period]
+    """The year's calendar; on the all-time page, the newest ALL_TIME_CALENDARS years' (each is ~40 kB)."""
+    years = list(reversed(stats.years))[:ALL_TIME_CALENDARS] if period == ALL_TIME else [period]
+    older = len(stats.years) - len(years) if period == ALL_TIME else 0
     parts = []
     for year in years:
         days = stats.films_per_day(year)
@@ -208,13 +210,8 @@ def _calendars(stats: ViewingStats, period: str) -> str:
         f'<i class="day l{level}"></i>{level}{"+" if level == CALENDAR_LEVELS else ""} '
         for level in range(1, CALENDAR_LEVELS + 1)
     )
-    return "".join(parts) + f'<div class="legend calendar-legend">films a day: {shades}</div>'
-
-
-def films_per_day(stats: ViewingStats, year: str) -> dict[date, int]:
-    return {
-        date.fromisoformat(row["item"]): row["count"] for row in stats.section("per_day", year).iter_rows(named=True)
-    }
+    more = f'<p class="muted">{whole(older)} older years have their calendars on their own pages.</p>' if older else ""
+    return "".join(parts) + more + f'<div class="legend calendar-legend">films a day: {shades}</div>'
 
 
 def _month_bars(stats: ViewingStats, period: str) -> list[Bar]:

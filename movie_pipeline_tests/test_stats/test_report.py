@@ -16,6 +16,7 @@ from movie_pipeline_tests.test_stats.frames import (
     details_frame,
     diary,
     entries_frame,
+    film,
     lag_diary,
 )
 
@@ -181,3 +182,14 @@ def test_your_films_lists_highest_rated_and_most_rewatched() -> None:
     rewatched = re.search(r"Most rewatched</h3>(.*?)</article>", page)
     assert rewatched is not None
     assert re.findall(r'<span class="name" title="[^"]*">([^<]*)</span>', rewatched.group(1)) == ["Alpha (1999)"]
+
+
+def test_all_time_page_keeps_the_newest_ten_calendars() -> None:
+    films = [film(f"y{year}", f"Film {year}", 2000) for year in range(2010, 2022)]
+    rows = [(2 + i, f"y{year}", f"{year}-07-01", None, False, False) for i, year in enumerate(range(2010, 2022))]
+    stats = compute_stats(entries_frame(films, rows), details_frame(films))
+    page = render_report(stats, title="Twelve years")
+    # 12 watch years: 2021 .. 2012 are drawn, 2011 and 2010 are left to their own pages.
+    assert [year for year, _ in re.findall(r"<h3>(\d{4}) · (\d+) day", page)] == [str(y) for y in range(2021, 2011, -1)]
+    assert "2 older years have their calendars on their own pages." in page
+    assert len(re.findall(r'<rect class="day l\d"', render_report(stats, title="x", period="2010"))) == 365
