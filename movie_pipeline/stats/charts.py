@@ -145,9 +145,8 @@ CALENDAR_WEEKDAYS = {0: "Mon", 2: "Wed", 4: "Fri"}
 
 @dataclass(frozen=True)
 class Shapes:
-    """SVG elements drawn in a box of this size, for a page's chart or a card's panel."""
+    """SVG elements and the height they take, to wrap as a page's chart or place on a card."""
 
-    width: float
     height: float
     body: str
 
@@ -182,7 +181,7 @@ def calendar_shapes(year: int, films_per_day: Mapping[date, int], *, width: int)
         else:
             parts.append(f"{square}/>")
         day += timedelta(days=1)
-    return Shapes(width, CALENDAR_TOP + 7 * pitch, "".join(parts))
+    return Shapes(CALENDAR_TOP + 7 * pitch, "".join(parts))
 
 
 def calendar_heatmap(year: int, films_per_day: Mapping[date, int], *, width: int) -> str:

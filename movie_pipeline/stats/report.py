@@ -55,6 +55,14 @@ PEOPLE_PANELS = (
     ("Countries and languages", ("countries", "languages")),
 )
 
+ALL_TIME_CALENDARS = 10  # the all-time page draws the newest years' calendars; each is ~40 kB
+CALENDAR_NOTE = "a square per day, shaded by the films watched that day; placeholder dates are left out"
+# The films the release-to-watch lag leaves out, as its note words them.
+LAG_LEFT_OUT = {
+    "before": "seen before release (listed apart)",
+    "no_release_date": "without a TMDB release date",
+    "no_watch_date": "only on placeholder dates",
+}
 MATCHES_PAGE = "matches.html"  # written beside the report by the movie_stats asset
 Row = dict[str, Any]
 
@@ -190,12 +198,8 @@ def _when(stats: ViewingStats, period: str) -> str:
     return _chapter("When you watched", [first_chart, calendar, months, weekdays, weekly, _highlights(stats, period)])
 
 
-ALL_TIME_CALENDARS = 10
-CALENDAR_NOTE = "a square per day, shaded by the films watched that day; placeholder dates are left out"
-
-
 def _calendars(stats: ViewingStats, period: str) -> str:
-    """The year's calendar; on the all-time page, the newest ALL_TIME_CALENDARS years' (each is ~40 kB)."""
+    """The year's calendar; on the all-time page, the newest ALL_TIME_CALENDARS years', newest first."""
     years = list(reversed(stats.years))[:ALL_TIME_CALENDARS] if period == ALL_TIME else [period]
     older = len(stats.years) - len(years) if period == ALL_TIME else 0
     parts = []
@@ -422,13 +426,6 @@ def _release_lag(stats: ViewingStats, period: str) -> str:
     )
     chart = column_chart(bars, width=FULL_WIDTH, height=170, tone="orange")
     return _panel("From release to your first watch", headline + chart + before, note=note, wide=True)
-
-
-LAG_LEFT_OUT = {
-    "before": "seen before release (listed apart)",
-    "no_release_date": "without a TMDB release date",
-    "no_watch_date": "only on placeholder dates",
-}
 
 
 def _plural(count: float, unit: str) -> str:
