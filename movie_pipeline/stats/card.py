@@ -11,7 +11,7 @@ from html import escape
 
 from movie_pipeline.stats.charts import CALENDAR_LEVELS, calendar_shapes
 from movie_pipeline.stats.compute import ViewingStats
-from movie_pipeline.stats.wording import headline_count, stars, whole
+from movie_pipeline.stats.wording import headline_count, plural, stars, whole
 
 WIDTH = 1080
 HEIGHT = 1350
@@ -185,7 +185,7 @@ def _highest_rated(stats: ViewingStats, year: str, *, x: int, top: int, width: i
         parts.append(f'<text class="muted" x="{x}" y="{top + 56}" font-size="22">No rated entries this year.</text>')
     for i, row in enumerate(rows.iter_rows(named=True)):
         y = top + ROW_TOP + ROW * i
-        ratings = f"{whole(row['count'])} rating{'' if row['count'] == 1 else 's'}"
+        ratings = plural(row["count"], "rating")
         parts.append(
             f'<text class="serif" x="{x}" y="{y}" font-size="{NAME_SIZE}">'
             f"{escape(_fit_film(row['item'], width, NAME_SIZE))}</text>"

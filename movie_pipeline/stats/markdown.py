@@ -11,6 +11,7 @@ from movie_pipeline.stats.wording import (
     lag_text,
     percent,
     period_title,
+    plural,
     stars,
     whole,
 )
@@ -39,7 +40,7 @@ def summary_markdown(stats: ViewingStats, period: str = ALL_TIME) -> str:
         lines.append(f"Longest streak: {whole(streak['count'])} days ({streak['label']})")
     lag = stats.get("release_lag", "median", period)
     if lag and lag["value"] is not None:
-        lines.append(f"Release to first watch: median {lag_text(lag['value'])} over {whole(lag['count'])} films")
+        lines.append(f"Release to first watch: median {lag_text(lag['value'])} over {plural(lag['count'], 'film')}")
     top_lists = [_top_line(title, stats.section(section, period)) for title, section in TOP_LISTS]
     lines += ["", *(line for line in top_lists if line), ""] if any(top_lists) else [""]
     lines.append(coverage_sentence(stats, period))

@@ -34,6 +34,7 @@ from movie_pipeline.stats.wording import (
     lag_text,
     percent,
     period_title,
+    plural,
     stars,
     whole,
 )
@@ -368,7 +369,7 @@ def _release(stats: ViewingStats, period: str) -> str:
 def _favourites(stats: ViewingStats, period: str) -> str:
     highest = stats.section("films_highest_rated", period)
     rated = _ranked_list(
-        (row["item"], row["value"] / 5, stars(row["value"]), _plural(row["count"], "rating"))
+        (row["item"], row["value"] / 5, stars(row["value"]), plural(row["count"], "rating"))
         for row in highest.iter_rows(named=True)
     )
     rewatched = _count_list(stats.section("most_rewatched", period), unit=("entry", "entries"))
@@ -395,8 +396,8 @@ def _release_lag(stats: ViewingStats, period: str) -> str:
     first_seen = "first watched" if period == ALL_TIME else f"first watched in {period}"
     missing = ", ".join(f"{whole(n)} {LAG_LEFT_OUT[item]}" for item, n in left_out.items() if n)
     note = (
-        f"one per film, from its TMDB release date to its first viewing, over {whole(median.get('films_total'))} "
-        f"films {first_seen}" + (f"; left out: {missing}" if missing else "")
+        f"one per film, from its TMDB release date to its first viewing, over "
+        f"{plural(median.get('films_total') or 0, 'film')} {first_seen}" + (f"; left out: {missing}" if missing else "")
     )
     if not median.get("films_covered"):
         body = '<p class="muted">No film has a TMDB release date and a real watch date yet.</p>'
@@ -408,14 +409,14 @@ def _release_lag(stats: ViewingStats, period: str) -> str:
     ]
     headline = (
         f'<p class="big-line"><b>{escape(lag_text(median["value"]))}</b> median, over '
-        f"{whole(median['count'])} films seen on or after release</p>"
+        f"{plural(median['count'], 'film')} seen on or after release</p>"
         if median.get("value") is not None
         else '<p class="muted">Every dated film was seen before its release.</p>'
     )
     early = stats.section("before_release", period)
     items = "".join(
         f'<li><span class="name">{escape(row["item"])}</span>'
-        f'<span class="num">{_plural(row["value"], "day")} early</span>'
+        f'<span class="num">{plural(row["value"], "day")} early</span>'
         f'<span class="aside">{escape(row["label"])}</span></li>'
         for row in early.iter_rows(named=True)
     )
@@ -426,10 +427,6 @@ def _release_lag(stats: ViewingStats, period: str) -> str:
     )
     chart = column_chart(bars, width=FULL_WIDTH, height=170, tone="orange")
     return _panel("From release to your first watch", headline + chart + before, note=note, wide=True)
-
-
-def _plural(count: float, unit: str) -> str:
-    return f"{whole(count)} {unit}{'' if round(count) == 1 else 's'}"
 
 
 def _people(stats: ViewingStats, period: str) -> str:

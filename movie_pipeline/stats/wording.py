@@ -20,6 +20,11 @@ def stars(rating: float | None) -> str:
     return "–" if rating is None else f"{rating:.2f}★"
 
 
+def plural(count: float, unit: str) -> str:
+    """ "1 film", "2 films": a whole count and its unit."""
+    return f"{whole(count)} {unit}{'' if round(count) == 1 else 's'}"
+
+
 def lag_text(days: float) -> str:
     """A span of days as people say it: days up to two months, then months up to two years, then years."""
     if days < 60:

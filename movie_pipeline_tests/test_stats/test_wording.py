@@ -1,8 +1,8 @@
-"""lag_text: a span of days as people say it."""
+"""lag_text and plural: spans of days and counts as people say them."""
 
 import pytest
 
-from movie_pipeline.stats.wording import lag_text
+from movie_pipeline.stats.wording import lag_text, plural
 
 
 @pytest.mark.parametrize(
@@ -20,3 +20,7 @@ from movie_pipeline.stats.wording import lag_text
 )
 def test_lag_text(days: float, text: str) -> None:
     assert lag_text(days) == text
+
+
+def test_plural_counts_one_as_singular() -> None:
+    assert [plural(n, "film") for n in (0, 1, 2, 1234)] == ["0 films", "1 film", "2 films", "1,234 films"]
