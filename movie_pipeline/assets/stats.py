@@ -31,12 +31,13 @@ def film_details_query(upload: str):
             matches.c.status,
             matches.c.tmdb_id,
             matches.c.confidence,
-            *[c for c in movies.c if c.name not in ("tmdb_id", "fetched_at")],
+            matches.c.media_type,
+            *[c for c in movies.c if c.name not in ("media_type", "tmdb_id", "fetched_at")],
         )
         .select_from(
             films.outerjoin(
                 matches, (matches.c.upload == films.c.upload) & (matches.c.film_key == films.c.film_key)
-            ).outerjoin(movies, movies.c.tmdb_id == matches.c.tmdb_id)
+            ).outerjoin(movies, (movies.c.media_type == matches.c.media_type) & (movies.c.tmdb_id == matches.c.tmdb_id))
         )
         .where(films.c.upload == upload)
         .order_by(films.c.film_key)
