@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from movie_pipeline.assets.checks import parsed_movies_checks
+from movie_pipeline.assets.checks import enriched_movies_checks, parsed_movies_checks
 from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
 from movie_pipeline.assets.stats import all_uploads_stats, movie_stats
@@ -20,7 +20,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 defs = dg.Definitions(
     assets=[raw_diary, parsed_movies, enriched_movies, movie_stats, all_uploads_stats],
-    asset_checks=parsed_movies_checks,
+    asset_checks=[*parsed_movies_checks, *enriched_movies_checks],
     jobs=[upload_job, enrichment_sweep_job, tmdb_refresh_job],
     sensors=[upload_sensor, enrichment_sweep_sensor, all_uploads_automation_sensor],
     schedules=[tmdb_refresh_schedule],

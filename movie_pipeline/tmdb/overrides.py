@@ -17,6 +17,8 @@ from pathlib import Path
 from movie_pipeline.tmdb.matching import normalize_title
 from movie_pipeline.tmdb.statuses import MediaType
 
+COLUMNS = ("letterboxd_uri", "name", "year", "tmdb_id", "media_type")  # the header of a new overrides.csv
+
 
 @dataclass(frozen=True)
 class OverrideProblem:
@@ -58,8 +60,14 @@ class Override:
 class Overrides:
     """Overrides looked up by Letterboxd URI first, then by (name, year); with the problems of the lines left out."""
 
-    def __init__(self, rows: Sequence[Override] = (), problems: Sequence[OverrideProblem] = ()):
+    def __init__(
+        self,
+        rows: Sequence[Override] = (),
+        problems: Sequence[OverrideProblem] = (),
+        columns: Sequence[str] = COLUMNS,
+    ):
         self.rows = tuple(rows)
+        self.columns = tuple(columns)  # the file's header when usable: new lines must follow it
         self.problems: tuple[OverrideProblem, ...] = tuple(problems)
         self._by_uri = {_uri_film(row.letterboxd_uri): row for row in self.rows if row.letterboxd_uri}
         self._by_name = {
@@ -85,6 +93,28 @@ def film_keys(name: str, year: int | None, letterboxd_uri: str | None) -> tuple[
     return (_uri_film(letterboxd_uri), by_name) if letterboxd_uri else (by_name,)
 
 
+def override_line(
+    columns: Sequence[str],
+    *,
+    tmdb_id: int | str,
+    media_type: str,
+    name: str,
+    year: int | None,
+    letterboxd_uri: str | None,
+) -> str:
+    """One overrides.csv line in the order of `columns` (the file's header) pinning the film to `tmdb_id`."""
+    values = {
+        "letterboxd_uri": letterboxd_uri or "",
+        "name": name,
+        "year": "" if year is None else str(year),
+        "tmdb_id": str(tmdb_id),
+        "media_type": media_type,
+    }
+    text = io.StringIO()
+    csv.writer(text, lineterminator="").writerow([values.get(column, "") for column in columns])
+    return text.getvalue()
+
+
 def read_overrides(path: Path) -> Overrides:
     """The usable overrides in `path`, and a problem for each line left out; no file means no overrides."""
     try:
@@ -96,6 +126,7 @@ def read_overrides(path: Path) -> Overrides:
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[Override] = []
     problems: list[OverrideProblem] = []
+    header: list[str] = []
     try:
         header = [column.strip().casefold() for column in next(reader, [])]
         header_problem = _header_problem(header)
@@ -112,7 +143,7 @@ def read_overrides(path: Path) -> Overrides:
         problems.append(OverrideProblem(path, reader.line_num, f"{error}; no later line is used until it is fixed."))
     kept, conflicts = _without_conflicts(rows)
     problems += [OverrideProblem(path, line, message) for line, message in conflicts]
-    return Overrides(kept, sorted(problems, key=lambda problem: problem.line))
+    return Overrides(kept, sorted(problems, key=lambda problem: problem.line), header or COLUMNS)
 
 
 class _BadLine(ValueError):
