@@ -153,9 +153,7 @@ def _film(film: Row, candidates: list[Row], columns: Sequence[str]) -> str:
         '<table class="candidates"><thead><tr><th>#</th><th>TMDB candidate</th><th>votes</th><th>runtime</th>'
         f"<th>score</th><th>why this score</th></tr></thead><tbody>{rows}</tbody></table>"
         if rows
-        else f'<p class="muted">No search candidates are stored for this film{_no_candidates_why(film)}. '
-        f'Look it up on <a href="{TMDB_SITE}/search?query={quote_plus(film["name"])}">TMDB</a> and pin it with '
-        f"<code>{escape(_line(film, columns, '<tmdb_id>', MediaType.MOVIE))}</code>.</p>"
+        else f'<p class="muted">{_without_candidates(film, columns)}</p>'
     )
     return (
         f'<article class="panel film"><h2>{heading} {badges}</h2>'
@@ -201,10 +199,18 @@ def _line(film: Row, columns: Sequence[str], tmdb_id: int | str, media_type: str
     )
 
 
-def _no_candidates_why(film: Row) -> str:
+def _without_candidates(film: Row, columns: Sequence[str]) -> str:
     if film["status"] == MatchStatus.OVERRIDE:
-        return " (overrides.csv pinned it, so TMDB was not searched)"
-    return ""
+        return (
+            "overrides.csv pinned this film, so TMDB was not searched and no candidates are stored. Change the "
+            "tmdb_id of its line to pin another film, or delete the line to send it back to matching."
+        )
+    search = f"{TMDB_SITE}/search?query={quote_plus(film['name'])}"
+    line = escape(_line(film, columns, "<tmdb_id>", MediaType.MOVIE))
+    return (
+        f'No search candidates are stored for this film. Look it up on <a href="{escape(search)}">TMDB</a> and pin it '
+        f"with <code>{line}</code> (the number from the film’s TMDB address; media_type tv for a series)."
+    )
 
 
 def _tmdb_link(media_type: str, tmdb_id: int, label: str) -> str:
@@ -243,6 +249,7 @@ def _style() -> str:
 
 MATCHES_CSS = """
 .panel.film, .panel.how, .panel.problems { margin: 0 0 16px; }
+.panel.how h2, .panel.problems h2 { margin-top: 0; }
 .panel.film h2 { font-size: 1.25rem; margin: 0 0 .4rem; }
 .panel.film h2::before { display: none; }
 .panel.film h2 a, .candidates a, .chosen a, .how a { color: var(--blue); }

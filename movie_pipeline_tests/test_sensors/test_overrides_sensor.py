@@ -60,6 +60,7 @@ class Ticks:
         resources = {"storage": self.storage, "tmdb": self.tmdb}
         with dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources=resources) as context:
             result = overrides_sensor(context)
+        assert isinstance(result, dg.SensorResult)
         self.cursor = result.cursor
         return result
 
@@ -70,6 +71,7 @@ class Ticks:
             [request] = result.run_requests
             assert request.job_name == "enrichment_sweep_job"
             assert request.tags["movie_pipeline/trigger"] == "overrides"
+            assert request.partition_key is not None
             partitions.append(request.partition_key)
         return partitions
 

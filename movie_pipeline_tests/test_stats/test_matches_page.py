@@ -142,6 +142,7 @@ def test_each_candidate_shows_title_year_votes_runtime_link_and_a_line_that_read
 def test_a_film_without_candidates_says_why_and_offers_a_line_to_fill_in():
     sections = film_sections(render()[1])
     assert "TMDB was not searched" in sections["Batman (1989)"]
+    assert "delete the line" in sections["Batman (1989)"]
     assert "https://www.themoviedb.org/search?query=Nowhere+Film" in sections["Nowhere Film (2011)"]
     assert ",Nowhere Film,2011,&lt;tmdb_id&gt;,movie" in sections["Nowhere Film (2011)"]
     assert "Chosen: nothing." in sections["Nowhere Film (2011)"]
