@@ -5,7 +5,10 @@ Columns: `tmdb_id`, and either `letterboxd_uri` or `name` (+ `year`) to say whic
 A row with a URI matches by URI; otherwise by name (compared like titles are) and year.
 
 The file is edited by hand while the pipeline runs, so reading it never fails: a line that cannot be used is left
-out and reported as a problem naming its line, what is wrong and what to do; the other lines still apply.
+out and reported as a problem naming its line, what is wrong and what to do; the other lines still apply. Of two
+lines for one film the first is used. Whether TMDB knows an id can only be told by asking it: enrichment then
+stores the film as not found, with a reason naming the line (matches.html lists it), instead of falling back to a
+search guess the line was written to overrule.
 """
 
 import csv
