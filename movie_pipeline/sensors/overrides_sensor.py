@@ -8,8 +8,9 @@ back to matching. all_uploads_stats follows by its automation condition.
 
 The uploads wait in the cursor and start one at a time, only while no other enrichment runs (as the sweep does):
 two uploads holding the same film never both ask TMDB for it, and runs of one upload never overlap. A line that
-cannot be used is logged with its line number and left out, like enriched_movies does; it never fails a run. The
-first tick takes the file as it is: runs before it read the same file.
+cannot be used is logged with its line number and left out, like enriched_movies does; it never fails a run. A
+file with no usable header changes nothing until it is fixed. The first tick takes the file as it is: runs before
+it read the same file.
 """
 
 import hashlib
@@ -83,6 +84,9 @@ def read_edit(
     overrides = read_overrides(path)
     for problem in overrides.problems:
         context.log.warning(f"overrides.csv line left out: {problem}")
+    if not overrides.readable:
+        # A broken header (or a file being rewritten) would unpin every film at once: wait for a usable version.
+        return OverridesCursor(digest, cursor.pins, cursor.waiting)
     pins = overrides.pins()
     if cursor.digest is None:
         return OverridesCursor(digest, pins)

@@ -68,8 +68,11 @@ class Overrides:
         rows: Sequence[Override] = (),
         problems: Sequence[OverrideProblem] = (),
         columns: Sequence[str] = COLUMNS,
+        *,
+        readable: bool = True,
     ):
         self.rows = tuple(rows)
+        self.readable = readable  # False when no line could be used at all: no usable header, or no file access
         self.columns = tuple(columns)  # the file's header when usable: new lines must follow it
         self.problems: tuple[OverrideProblem, ...] = tuple(problems)
         self._by_uri = {_uri_film(row.letterboxd_uri): row for row in self.rows if row.letterboxd_uri}
@@ -125,7 +128,8 @@ def read_overrides(path: Path) -> Overrides:
     except FileNotFoundError:
         return Overrides()
     except OSError as error:
-        return Overrides(problems=[OverrideProblem(path, 1, f"cannot be read ({error.strerror}); no line is used.")])
+        problem = OverrideProblem(path, 1, f"cannot be read ({error.strerror}); no line is used.")
+        return Overrides(problems=[problem], readable=False)
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[Override] = []
     problems: list[OverrideProblem] = []
@@ -134,7 +138,7 @@ def read_overrides(path: Path) -> Overrides:
         header = [column.strip().casefold() for column in next(reader, [])]
         header_problem = _header_problem(header)
         if header_problem:
-            return Overrides(problems=[OverrideProblem(path, 1, header_problem)])
+            return Overrides(problems=[OverrideProblem(path, 1, header_problem)], readable=False)
         for record in reader:
             if not any(field.strip() for field in record):
                 continue

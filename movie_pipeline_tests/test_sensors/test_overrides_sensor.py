@@ -104,6 +104,17 @@ def test_each_edit_requests_just_the_uploads_holding_the_films_it_changes(instan
 
 
 @pytest.mark.usefixtures("holdings")
+def test_a_broken_header_unpins_nothing_until_the_file_is_fixed(instance, storage):
+    tick = Ticks(instance, storage)
+    write(storage, ",Heat,1995,949,\n,Amélie,2001,194,\n")
+    tick()
+    storage.settings.overrides_path.write_text("nmae,yaer,tmdb\nHeat,1995,949\n", encoding="utf-8")
+    assert tick.requested() == []
+    write(storage, ",Heat,1995,949,\n")  # fixed, with Amélie's line gone: only that is a change
+    assert tick.requested() == ["carol-cccccccccccc"]
+
+
+@pytest.mark.usefixtures("holdings")
 def test_uploads_wait_while_any_enrichment_runs_and_an_edit_never_queues_one_twice(instance, storage):
     tick = Ticks(instance, storage)
     tick()
