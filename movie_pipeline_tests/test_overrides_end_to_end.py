@@ -42,6 +42,11 @@ def all_uploads_stats_at(dev: DagsterDev) -> float:
     return int(found[0]["timestamp"]) / 1000 if found else 0.0
 
 
+def run_end(dev: DagsterDev, run_id: str) -> float:
+    query = f"""{{ runOrError(runId: "{run_id}") {{ ... on Run {{ endTime }} }} }}"""
+    return float(dev.graphql(query)["runOrError"]["endTime"])
+
+
 def heat_of(engine) -> tuple[str, int | None]:
     matches = db.film_matches.c
     with engine.connect() as conn:
@@ -90,7 +95,6 @@ def test_an_overrides_edit_re_enriches_just_the_uploads_holding_the_changed_film
             ann = next(key for key in uploads if key.startswith("ann-"))
             engine = create_engine(f"sqlite:///{data_dir / 'movie_pipeline.db'}")
             assert heat_of(engine) == ("found", 949)
-            stats_before = all_uploads_stats_at(dev)
 
             # Pin Heat elsewhere, beside a bad line: ann's upload alone re-runs, and asks only for 2661's details.
             before = standin.stats.request_count
@@ -105,8 +109,6 @@ def test_an_overrides_edit_re_enriches_just_the_uploads_holding_the_changed_film
             page = (data_dir / "reports" / ann / "matches.html").read_text(encoding="utf-8")
             assert "pinned to TMDB 2661 by overrides.csv line 2" in page
             assert "line 3: tmdb_id is &#x27;oops&#x27;" in page
-            # all_uploads_stats follows by its automation condition.
-            wait_for(lambda: all_uploads_stats_at(dev) > stats_before, 120, "all_uploads_stats to follow")
 
             # Remove the pin: Heat goes back to its stored search match, at no request.
             before = standin.stats.request_count
@@ -119,6 +121,9 @@ def test_an_overrides_edit_re_enriches_just_the_uploads_holding_the_changed_film
             assert heat_of(engine) == ("found", 949)
             assert standin.stats.request_count == before
             assert not runs("upload_job", "recovery") and not runs("enrichment_sweep_job", "sweep")
+            # all_uploads_stats follows by its automation condition (waited for last: its sensor ticks every 30 s).
+            last_run_end = max(run_end(dev, run["runId"]) for run in unpinned[ann])
+            wait_for(lambda: all_uploads_stats_at(dev) > last_run_end, 120, "all_uploads_stats to follow")
             print(f"edit to finished re-run: pin {pinned_after_s:.1f} s, unpin {unpinned_after_s:.1f} s")
         finally:
             dev.stop()
