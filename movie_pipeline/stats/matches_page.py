@@ -8,6 +8,7 @@ the film to it. Like the report, the page is self-contained: no script, no load;
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from html import escape
 from importlib.resources import files
 from typing import Any
@@ -241,6 +242,7 @@ def _page(title: str, body: str) -> str:
 """
 
 
+@cache
 def _style() -> str:
     # The report's look, plus what only this page has: badges, the candidate table and the lines to copy.
     report = files("movie_pipeline.stats").joinpath("templates/report.css").read_text(encoding="utf-8")
