@@ -131,10 +131,12 @@ film_matches = Table(
     Index("ix_film_matches_status", "status"),
 )
 
-# Shared by all uploads: a known film costs no request.
+# Shared by all uploads: a known film costs no request. TMDB numbers movies and TV apart, so ids collide: the key is
+# both. A TV entry's runtime is its episode runtime × episodes, so hours add up alike.
 tmdb_movies = Table(
     "tmdb_movies",
     metadata,
+    Column("media_type", String(8), primary_key=True),  # movie | tv
     Column("tmdb_id", Integer, primary_key=True, autoincrement=False),
     Column("title", Text, nullable=False),
     Column("original_title", Text),
@@ -166,6 +168,25 @@ tmdb_search_cache = Table(
     Column("reason", Text, nullable=False),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
+    Column("media_type", String(8)),  # movie | tv; null while not found
+)
+
+# The top three candidates of each saved search outcome (movies and, when searched, TV), best first: what the
+# matches page shows beside a doubtful or missing film.
+tmdb_search_candidates = Table(
+    "tmdb_search_candidates",
+    metadata,
+    Column("query_key", String(400), primary_key=True),  # as in tmdb_search_cache
+    Column("rank", Integer, primary_key=True, autoincrement=False),  # 1..3
+    Column("media_type", String(8), nullable=False),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("original_title", Text),
+    Column("year", Integer),
+    Column("vote_count", Integer),
+    Column("popularity", Float),
+    Column("score", Float, nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 # --- statistics ---------------------------------------------------------------------------

@@ -37,9 +37,9 @@ from movie_pipeline.migrations import (
 )
 
 SCHEMA_FIXTURES = Path(__file__).parent / "fixtures" / "schema"
-HEAD = "0003_film_matches_media_type"
-# Tables made after the last release before migrations (the baseline): revision 0002 adds them to existing databases.
-ADDED_SINCE_BASELINE = {"run_heartbeats", "tmdb_start_schedule", "tmdb_connection_leases"}
+HEAD = "0004_tmdb_tv_and_candidates"
+# Tables made after the last release before migrations (the baseline): revisions 0002 and 0004 add them.
+ADDED_SINCE_BASELINE = {"run_heartbeats", "tmdb_start_schedule", "tmdb_connection_leases", "tmdb_search_candidates"}
 RACERS = 4
 
 # Rows of film_matches by status: the found and overridden ones have a TMDB id, and only they become movies.
@@ -140,6 +140,17 @@ def test_a_database_made_before_migrations_is_stamped_then_upgraded_and_keeps_ev
         media_types = dict(conn.execute(select(db.film_matches.c.status, db.film_matches.c.media_type)).all())
     engine.dispose()
     assert media_types == {"found": "movie", "override": "movie", "pending": None, "not_found": None}
+    assert kinds_by_id(url, db.tmdb_movies) == {row.tmdb_id: "movie" for row in before["tmdb_movies"]}
+    found_searches = {row.tmdb_id: "movie" for row in before["tmdb_search_cache"] if row.tmdb_id is not None}
+    assert kinds_by_id(url, db.tmdb_search_cache) == found_searches
+
+
+def kinds_by_id(url: str, table: Table) -> dict[int | None, str | None]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(select(table.c.tmdb_id, table.c.media_type)).all())
+    engine.dispose()
+    return kinds
 
 
 def test_the_baseline_revision_builds_the_frozen_ddl(new_database):

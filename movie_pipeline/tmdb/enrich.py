@@ -359,6 +359,7 @@ def movie_row(details: Mapping[str, Any], fetched_at: datetime) -> dict[str, Any
     crew = credits.get("crew") or []
     directors = [member["name"] for member in crew if member.get("job") == "Director" and member.get("name")]
     return {
+        "media_type": MediaType.MOVIE,
         "tmdb_id": int(details["id"]),
         "title": details.get("title") or details.get("original_title") or "",
         "original_title": details.get("original_title") or None,
@@ -527,6 +528,7 @@ class _Store:
             "reason": outcome.reason,
             "fetched_at": fetched_at,
             "expires_at": fetched_at + NOT_FOUND_TTL if outcome.status == MatchStatus.NOT_FOUND else None,
+            "media_type": None if outcome.tmdb_id is None else MediaType.MOVIE,
         }
 
     def _match_row(self, upload: str, film: Film, outcome: Outcome) -> dict[str, Any]:
