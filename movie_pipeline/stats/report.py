@@ -27,6 +27,7 @@ from movie_pipeline.stats.charts import (
     share_strip,
 )
 from movie_pipeline.stats.compute import ALL_TIME, WEEKDAYS, ViewingStats, split_film_date
+from movie_pipeline.stats.matches_page import PAGE_NAME
 from movie_pipeline.stats.wording import (
     coverage_sentence,
     enriched_films,
@@ -64,7 +65,6 @@ LAG_LEFT_OUT = {
     "no_release_date": "without a TMDB release date",
     "no_watch_date": "only on placeholder dates",
 }
-MATCHES_PAGE = "matches.html"  # written beside the report by the movie_stats asset
 Row = dict[str, Any]
 
 
@@ -145,7 +145,7 @@ def _extras(stats: ViewingStats, period: str) -> str:
     years = stats.years if period == ALL_TIME else [period]
     cards = " ".join(f'<a href="{card_file_name(year)}">{escape(year)}</a>' for year in years)
     shared = f"<span>Year card{'s' if len(years) > 1 else ''}: {cards}</span>" if years else ""
-    return f'<nav class="extras">{shared}<a href="{MATCHES_PAGE}">How films were matched on TMDB</a></nav>'
+    return f'<nav class="extras">{shared}<a href="{PAGE_NAME}">How films were matched on TMDB</a></nav>'
 
 
 def _cards(stats: ViewingStats, period: str) -> str:
