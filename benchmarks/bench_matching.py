@@ -162,9 +162,8 @@ def print_tables(cases: Sequence[Any], results: dict[str, dict[str, Any]], sampl
             positives = sum(1 for case, _ in picked if case.expected_tmdb_id is not None)
             wrong = [case for case, got in picked if got != case.expected_tmdb_id]
             by_kind = " | ".join(str(sum(1 for case in wrong if case.kind == kind)) for kind in kinds)
-            print(
-                f"| {label} | {half} | {right / len(matched):.4f} | {right / positives:.4f} | {len(wrong)} | {by_kind} |"
-            )
+            figures = f"{right / len(matched):.4f} | {right / positives:.4f} | {len(wrong)}"
+            print(f"| {label} | {half} | {figures} | {by_kind} |")
     print()
     print(f"Requests per film (budget {REQUESTS_PER_FILM_BUDGET})")
     print("| matcher | sample: films the stand-in has | requests | per film | labelled set: per film |")

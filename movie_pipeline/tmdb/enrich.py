@@ -31,12 +31,12 @@ from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbRequestError, 
 from movie_pipeline.tmdb.matching import (
     ACCEPT_THRESHOLD,
     Match,
+    acceptable,
     is_decisive,
     normalize_title,
     rank_candidates,
     shorter_title,
     weigh_details,
-    within_tie_margin,
 )
 from movie_pipeline.tmdb.overrides import Override, Overrides
 from movie_pipeline.tmdb.statuses import MatchStatus, MediaType
@@ -325,12 +325,13 @@ class _OnlineRun:
         return outcome
 
     async def _best_by_details(self, film: Film, candidates: Sequence[Mapping[str, Any]]) -> Match | None:
-        """The best acceptable candidate once the details of those within the tie margin are weighed.
+        """The best acceptable candidate once details are weighed (see matching.weigh_details).
 
-        Details are fetched best first, only until the best weighed candidate outscores every one not yet
-        weighed (weighing only lowers a score): usually just the winner's, which its film row needs anyway.
+        Details are fetched best first, only while a candidate not yet weighed could still outscore the best
+        weighed one (weighing only lowers a score): usually just the winner's, which its film row needs anyway,
+        and a runner-up's only when its score is above the weighed best (as one within 0.1 of a short is).
         """
-        waiting = within_tie_margin(rank_candidates(film.name, film.year, candidates))
+        waiting = acceptable(rank_candidates(film.name, film.year, candidates))
         weighed: list[Match] = []
         while waiting and (not weighed or weighed[0].confidence < waiting[0].confidence):
             candidate = waiting.pop(0)

@@ -6,10 +6,12 @@ three years off is a different film however well the title matches (remakes shar
 premiere, TMDB by release — beats an obscure same-title film from the exact year.
 
 Search results say nothing of length, and TMDB holds a same-title short or documentary beside many features:
-the candidates within TIE_MARGIN of the best are weighed again with their details (`weigh_details`), which
-the winner needs anyway. A name's parenthetical part ("Birdman or (The Unexpected Virtue of Ignorance)",
-"Va Savoir (Who Knows?)") is often missing from TMDB's title, so the name without it (`shorter_title`) is
-compared too.
+the best candidates are weighed again with their details (`weigh_details`, which only ever lowers a score),
+best first, while the next could still win: usually only the winner's details, which it needs anyway, and a
+runner-up's when the two are near (within 0.1 of a short, say).
+
+A name's parenthetical part ("Birdman or (The Unexpected Virtue of Ignorance)", "Va Savoir (Who Knows?)") is
+often missing from TMDB's title, so the name without it (`shorter_title`) is compared too.
 """
 
 import math
@@ -31,13 +33,11 @@ UNKNOWN_YEAR_FACTOR = 0.85
 # Prominence saturates here: past this many votes (or this popularity) a film counts as well known.
 WELL_KNOWN_VOTES = 2000
 WELL_KNOWN_POPULARITY = 50.0
-# Candidates this close to the best are told apart by their details (runtime, genres).
-TIE_MARGIN = 0.1
 # The Academy's line between a short and a feature, in minutes: a short is rarely the film a diary means.
 SHORT_MAX_RUNTIME = 40
 SHORT_FACTOR = 0.8
 DOCUMENTARY_GENRE = "Documentary"
-DOCUMENTARY_FACTOR = 0.9
+DOCUMENTARY_FACTOR = 0.85
 
 # Letters that NFKD leaves whole, and punctuation that varies between sources for the same title.
 _CHARACTERS = str.maketrans(
@@ -148,12 +148,9 @@ def choose_match(name: str, year: int | None, candidates: Iterable[Mapping[str, 
     return ranked[0] if ranked and ranked[0].confidence >= ACCEPT_THRESHOLD else None
 
 
-def within_tie_margin(ranked: Sequence[Match]) -> list[Match]:
-    """The acceptable candidates of `ranked` (best first) that score within TIE_MARGIN of the best."""
-    if not ranked or ranked[0].confidence < ACCEPT_THRESHOLD:
-        return []
-    floor = max(ranked[0].confidence - TIE_MARGIN, ACCEPT_THRESHOLD)
-    return [match for match in ranked if match.confidence >= floor]
+def acceptable(ranked: Sequence[Match]) -> list[Match]:
+    """The candidates of `ranked` (best first) that score at least ACCEPT_THRESHOLD."""
+    return [match for match in ranked if match.confidence >= ACCEPT_THRESHOLD]
 
 
 def weigh_details(match: Match, details: Mapping[str, Any] | None) -> Match:
