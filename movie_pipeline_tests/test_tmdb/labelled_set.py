@@ -36,6 +36,7 @@ ABSENT_FILMS = 60
 ABSENT_YEARS_AWAY = 5
 # A real Letterboxd name (fixtures/letterboxd/*/watched.csv) whose film the corpus has under a shorter title.
 REAL_PARENTHESES = [("Birdman or (The Unexpected Virtue of Ignorance)", 2014, 194662)]
+Case = tuple[str, int, int | None, str]  # name, year, true id, decoy
 _SUBTITLE = re.compile(r"^[A-Za-z' ]+$")
 
 
@@ -46,24 +47,29 @@ class LabelledFilm:
     expected_tmdb_id: int | None  # None: the stand-in does not have this film
     kind: str
     half: str  # "tuning" or "held-out"
+    decoy: str = ""  # the stand-in's same-title decoy of the film: "short", "documentary" or "" (none)
 
 
 def labelled_set(seed: int = SEED) -> list[LabelledFilm]:
     decoyed = with_decoys(load_corpus(), seed)
     draws = random.Random(f"labelled-set/{seed}")
     unambiguous = _unambiguous_films(decoyed)
-    by_kind: dict[str, list[tuple[str, int, int | None]]] = defaultdict(list)
+    by_kind: dict[str, list[Case]] = defaultdict(list)
     for film in unambiguous:
-        by_kind[_kind(film, decoyed)].append((film.title, decoyed.true_year[film.id], film.id))
+        by_kind[_kind(film, decoyed)].append((film.title, decoyed.true_year[film.id], film.id, _decoy(film, decoyed)))
     by_kind["plain"] = draws.sample(by_kind["plain"], PLAIN_FILMS)
-    by_kind["parentheses"] = REAL_PARENTHESES + _parenthesized(unambiguous, decoyed, draws)
+    real = [
+        (name, year, tmdb_id, _decoy(decoyed.corpus.get(tmdb_id), decoyed)) for name, year, tmdb_id in REAL_PARENTHESES
+    ]
+    by_kind["parentheses"] = real + _parenthesized(unambiguous, decoyed, draws)
     by_kind["absent"] = _absent(decoyed, draws)
     cases = []
     for kind in sorted(by_kind):
         films = sorted(by_kind[kind], key=lambda film: (film[0], film[1]))
         draws.shuffle(films)
-        for index, (name, year, tmdb_id) in enumerate(films):
-            cases.append(LabelledFilm(name, year, tmdb_id, kind, "tuning" if index % 2 == 0 else "held-out"))
+        for index, (name, year, tmdb_id, decoy) in enumerate(films):
+            half = "tuning" if index % 2 == 0 else "held-out"
+            cases.append(LabelledFilm(name, year, tmdb_id, kind, half, decoy))
     return cases
 
 
@@ -92,11 +98,18 @@ def _kind(film: CorpusFilm, decoyed: DecoyCorpus) -> str:
     return "decoy"
 
 
+def _decoy(film: CorpusFilm | None, decoyed: DecoyCorpus) -> str:
+    decoy = decoyed.corpus.get(decoyed.decoy_of.get(film.id, -1)) if film else None
+    if decoy is None:
+        return ""
+    return "documentary" if any(genre["name"] == "Documentary" for genre in decoy.genres) else "short"
+
+
 def _prominence(film: CorpusFilm) -> float:
     return prominence({"vote_count": film.vote_count, "popularity": film.popularity})
 
 
-def _parenthesized(films: list[CorpusFilm], decoyed: DecoyCorpus, draws: random.Random) -> list[tuple]:
+def _parenthesized(films: list[CorpusFilm], decoyed: DecoyCorpus, draws: random.Random) -> list[Case]:
     """Names as Letterboxd writes some films: "Original (English)", or "Title or (Subtitle)" from a tagline."""
     foreign = [film for film in films if film.original_title != film.title and film.original_title.isascii()]
     subtitled = [film for film in films if 2 <= len(film.tagline.split()) <= 6 and _SUBTITLE.match(film.tagline)]
@@ -106,12 +119,13 @@ def _parenthesized(films: list[CorpusFilm], decoyed: DecoyCorpus, draws: random.
             f"{film.original_title} ({film.title})" if film in foreign else f"{film.title} or ({film.tagline})",
             decoyed.true_year[film.id],
             film.id,
+            _decoy(film, decoyed),
         )
         for film in picked
     ]
 
 
-def _absent(decoyed: DecoyCorpus, draws: random.Random) -> list[tuple]:
+def _absent(decoyed: DecoyCorpus, draws: random.Random) -> list[Case]:
     """Corpus titles in a year far from every film of the title: a remake or namesake the stand-in lacks."""
     years_by_title: dict[str, set[int]] = defaultdict(set)
     for film in decoyed.corpus:
@@ -121,7 +135,7 @@ def _absent(decoyed: DecoyCorpus, draws: random.Random) -> list[tuple]:
         (film for film in decoyed.corpus if film.id in decoyed.true_year and film.vote_count > 0),
         key=lambda film: film.id,
     )
-    absent = []
+    absent: list[Case] = []
     for film in draws.sample(dated, len(dated)):
         year = decoyed.true_year[film.id] + ABSENT_YEARS_AWAY
         years = years_by_title[normalize_title(film.title)]
@@ -130,7 +144,7 @@ def _absent(decoyed: DecoyCorpus, draws: random.Random) -> list[tuple]:
             for other in decoyed.corpus.search(film.title)
         )
         if not undated_namesake and all(abs(other - year) > 2 for other in years):
-            absent.append((film.title, year, None))
+            absent.append((film.title, year, None, ""))
         if len(absent) == ABSENT_FILMS:
             return absent
     return absent
@@ -152,6 +166,7 @@ def read_csv(path: Path = LABELLED_SET_CSV) -> list[LabelledFilm]:
                 expected_tmdb_id=int(row["expected_tmdb_id"]) if row["expected_tmdb_id"] else None,
                 kind=row["kind"],
                 half=row["half"],
+                decoy=row["decoy"],
             )
             for row in csv.DictReader(handle)
         ]
