@@ -9,7 +9,7 @@ temporary git worktree at the given ref, "after" this tree; both read the same f
 differ only in movie_pipeline. precision = right ids / films matched, recall = right ids / films with a true id.
 
 The request figure is enrich_films' own count (tmdb_requests) on the bundled sample, over the films the stand-in has
-as movies: those whose normalized title and a year within one of the export's are in the undecoyed corpus.
+as movies (labelled_set.sample_films_the_standin_has).
 """
 
 import argparse
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_ZIP = REPO_ROOT / "data" / "sample" / "letterboxd-choicehoney-2026-01-02.zip"
 # main when this benchmark was written: the matcher of issue 10's report (492 of 498).
 BEFORE_COMMIT = "98fcef2"
 REQUESTS_PER_FILM_BUDGET = 2.2
@@ -85,7 +84,7 @@ async def evaluate(base_url: str, films_csv: str, out_json: str) -> None:
 
 def compare(before_ref: str) -> None:
     from movie_pipeline.tmdb.standin import StandinProcess
-    from movie_pipeline_tests.test_tmdb.labelled_set import SEED, read_csv
+    from movie_pipeline_tests.test_tmdb.labelled_set import SEED, read_csv, sample_films_the_standin_has
 
     cases = read_csv()
     with tempfile.TemporaryDirectory() as folder:
@@ -126,25 +125,6 @@ def write_films(path: Path, films: Sequence[tuple[str, int | None]]) -> None:
         writer = csv.writer(handle)
         writer.writerow(["name", "year"])
         writer.writerows((name, "" if year is None else year) for name, year in films)
-
-
-def sample_films_the_standin_has() -> list[tuple[str, int | None]]:
-    from movie_pipeline.letterboxd.parse import parse_export
-    from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
-    from movie_pipeline.tmdb.matching import normalize_title
-    from movie_pipeline.tmdb.standin import load_corpus
-
-    years_by_title: dict[str, set[int]] = {}
-    for film in load_corpus():
-        if film.release_year is not None:
-            years_by_title.setdefault(normalize_title(film.title), set()).add(film.release_year)
-            years_by_title.setdefault(normalize_title(film.original_title), set()).add(film.release_year)
-    films = parse_export(read_raw_rows(open_upload(SAMPLE_ZIP)).rows).films
-    return [
-        (name, year)
-        for name, year in films.select("name", "year").iter_rows()
-        if year is not None and any(abs(year - other) <= 1 for other in years_by_title.get(normalize_title(name), ()))
-    ]
 
 
 def print_tables(cases: Sequence[Any], results: dict[str, dict[str, Any]], sample_films: int, before_ref: str) -> None:

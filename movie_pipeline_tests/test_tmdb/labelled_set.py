@@ -24,12 +24,15 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from movie_pipeline.letterboxd.parse import parse_export
+from movie_pipeline.letterboxd.reader import open_upload, read_raw_rows
 from movie_pipeline.tmdb.matching import normalize_title, prominence
 from movie_pipeline.tmdb.standin.corpus import CorpusFilm, load_corpus
 from movie_pipeline.tmdb.standin.decoys import DecoyCorpus, with_decoys
 
 SEED = 10  # of the stand-in's decoys (StandinOptions(decoys=True, seed=SEED)) and of this set's draws
 LABELLED_SET_CSV = Path(__file__).parent / "data" / "labelled_set.csv"
+SAMPLE_ZIP = Path(__file__).resolve().parents[2] / "data" / "sample" / "letterboxd-choicehoney-2026-01-02.zip"
 PLAIN_FILMS = 300
 PARENTHESES_FILMS = 60
 ABSENT_FILMS = 60
@@ -148,6 +151,22 @@ def _absent(decoyed: DecoyCorpus, draws: random.Random) -> list[Case]:
         if len(absent) == ABSENT_FILMS:
             return absent
     return absent
+
+
+def sample_films_the_standin_has() -> list[tuple[str, int]]:
+    """The bundled sample's films the stand-in has as movies: a corpus film of the same normalized title (or
+    original title) dated within a year of the export's; the films whose requests the budget counts."""
+    years_by_title: dict[str, set[int]] = defaultdict(set)
+    for film in load_corpus():
+        if film.release_year is not None:
+            years_by_title[normalize_title(film.title)].add(film.release_year)
+            years_by_title[normalize_title(film.original_title)].add(film.release_year)
+    films = parse_export(read_raw_rows(open_upload(SAMPLE_ZIP)).rows).films
+    return [
+        (name, year)
+        for name, year in films.select("name", "year").iter_rows()
+        if year is not None and any(abs(year - other) <= 1 for other in years_by_title[normalize_title(name)])
+    ]
 
 
 def write_csv(cases: Iterable[LabelledFilm], path: Path) -> None:
