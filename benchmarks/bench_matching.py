@@ -144,6 +144,13 @@ def print_tables(cases: Sequence[Any], results: dict[str, dict[str, Any]], sampl
             by_kind = " | ".join(str(sum(1 for case in wrong if case.kind == kind)) for kind in kinds)
             figures = f"{right / len(matched):.4f} | {right / positives:.4f} | {len(wrong)}"
             print(f"| {label} | {half} | {figures} | {by_kind} |")
+    left = [
+        f"{case.name} ({case.year}), {case.kind}{f', {case.decoy} decoy' if case.decoy else ''}: got {got}"
+        for case, got in zip(cases, results["after"]["labelled"]["ids"], strict=True)
+        if case.half == "held-out" and got != case.expected_tmdb_id
+    ]
+    print()
+    print("Mistakes left on the held-out half:", *left, sep="\n- ")
     print()
     print(f"Requests per film (budget {REQUESTS_PER_FILM_BUDGET})")
     print("| matcher | sample: films the stand-in has | requests | per film | labelled set: per film |")
