@@ -1,4 +1,4 @@
-"""Time compute_stats and render_report on a synthetic 100,000-entry upload (~20,000 films).
+"""Time compute_stats, render_report and render_year_card on a synthetic 100,000-entry upload (~20,000 films).
 
 Run: .venv/bin/python benchmarks/bench_stats.py
 Prints a table against a naive baseline: a few headline numbers per period, aggregated row by row
@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import polars as pl
 from measure import best_of
 
+from movie_pipeline.stats.card import render_year_card
 from movie_pipeline.stats.compute import compute_stats
 from movie_pipeline.stats.report import render_report
 from movie_pipeline.tmdb.statuses import MatchStatus
@@ -113,6 +114,7 @@ def main() -> None:
     render_seconds = best_of(3, lambda: render_report(stats, title="Synthetic"))
     year = stats.years[-1]
     render_year_seconds = best_of(3, lambda: render_report(stats, title="Synthetic", period=year))
+    card_seconds = best_of(3, lambda: render_year_card(stats, year, title="Synthetic"))
 
     print(
         f"synthetic upload: {entries.height:,} entries, {film_details.height:,} films, "
@@ -124,6 +126,7 @@ def main() -> None:
     print(f"{'ratio compute_stats / naive (~35 sections vs 6)':<50} {compute_seconds / naive_seconds:>9.2f}x")
     print(f"{'render_report (all time)':<50} {render_seconds:>9.3f}s")
     print(f"{'render_report (' + year + ')':<50} {render_year_seconds:>9.3f}s")
+    print(f"{'render_year_card (' + year + ')':<50} {card_seconds:>9.3f}s")
     print(f"target: compute_stats < 2 s -> {'met' if compute_seconds < 2 else 'MISSED'}")
 
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from movie_pipeline.assets.checks import parsed_movies_checks
+from movie_pipeline.assets.checks import enriched_movies_checks, parsed_movies_checks
 from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.ingest import parsed_movies, raw_diary
 from movie_pipeline.assets.stats import all_uploads_stats, movie_stats
@@ -11,6 +11,7 @@ from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.schedules import tmdb_refresh_schedule
 from movie_pipeline.sensors.all_uploads_automation_sensor import all_uploads_automation_sensor
 from movie_pipeline.sensors.enrichment_sweep_sensor import enrichment_sweep_sensor
+from movie_pipeline.sensors.overrides_sensor import overrides_sensor
 from movie_pipeline.sensors.upload_sensor import upload_sensor
 
 
@@ -20,9 +21,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 defs = dg.Definitions(
     assets=[raw_diary, parsed_movies, enriched_movies, movie_stats, all_uploads_stats],
-    asset_checks=parsed_movies_checks,
+    asset_checks=[*parsed_movies_checks, *enriched_movies_checks],
     jobs=[upload_job, enrichment_sweep_job, tmdb_refresh_job],
-    sensors=[upload_sensor, enrichment_sweep_sensor, all_uploads_automation_sensor],
+    sensors=[upload_sensor, enrichment_sweep_sensor, overrides_sensor, all_uploads_automation_sensor],
     schedules=[tmdb_refresh_schedule],
     resources=build_resources(),
     # One process per run instead of one per step: four short steps pay ~2 s of process start each otherwise.

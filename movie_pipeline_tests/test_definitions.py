@@ -15,7 +15,12 @@ def test_the_code_location_loads_with_the_interface_names():
 
 def test_sensors_run_by_default_and_the_sweep_ticks_every_ten_seconds():
     sensors = {sensor.name: sensor for sensor in defs.sensors}
-    assert set(sensors) == {"upload_sensor", "enrichment_sweep_sensor", "all_uploads_automation_sensor"}
+    assert set(sensors) == {
+        "upload_sensor",
+        "enrichment_sweep_sensor",
+        "overrides_sensor",
+        "all_uploads_automation_sensor",
+    }
     assert sensors["enrichment_sweep_sensor"].minimum_interval_seconds == 10
     assert all(sensor.default_status == dg.DefaultSensorStatus.RUNNING for sensor in sensors.values())
 

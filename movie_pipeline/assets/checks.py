@@ -1,6 +1,8 @@
-"""The checks of parsed_movies, read back from the film database so that a parse bug or a lost write shows up.
+"""The checks of parsed_movies and enriched_movies, read back from the film database.
 
-The count and duplicate checks block: a failure stops enrichment and stats for the upload in the same run.
+The parse checks make a parse bug or a lost write show up; the count and duplicate checks block: a failure stops
+enrichment and stats for the upload in the same run. low_confidence_matches only warns: the films it names wait on
+the matches page for a person to confirm or pin them.
 """
 
 import dagster as dg
@@ -8,11 +10,15 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import Connection
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.ingest import DIARY, parsed_movies
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats.markdown import escape_markdown
+from movie_pipeline.stats.matches_page import PAGE_NAME
+from movie_pipeline.tmdb.statuses import MatchStatus
 
 VALID_RATINGS = [r / 2 for r in range(1, 11)]
+LOW_CONFIDENCE = 0.8  # accepted matches score 0.65 and up; below this one is worth a look
 
 
 @dg.asset_check(asset=parsed_movies, blocking=True)
@@ -73,6 +79,42 @@ def no_duplicate_entries(context: dg.AssetCheckExecutionContext, storage: Pipeli
 
 
 parsed_movies_checks = [entries_plus_quarantined_equal_diary_rows, ratings_in_half_steps, no_duplicate_entries]
+
+
+@dg.asset_check(asset=enriched_movies)
+def low_confidence_matches(context: dg.AssetCheckExecutionContext, storage: PipelineStorage) -> dg.AssetCheckResult:
+    """No found film is matched below LOW_CONFIDENCE; those that are wait on the upload's matches page."""
+    upload = context.partition_key
+    matches = db.film_matches.c
+    query = (
+        select(matches.name, matches.year, matches.tmdb_id, matches.confidence, matches.reason)
+        .where(matches.upload == upload, matches.status == MatchStatus.FOUND, matches.confidence < LOW_CONFIDENCE)
+        .order_by(matches.confidence, matches.name)
+    )
+    with storage.engine().connect() as conn:
+        low = db.read_frame(conn, query)
+        found = _count(conn, matches.upload == upload, matches.status == MatchStatus.FOUND)
+    listing = "\n".join(
+        f"- {escape_markdown(row['name'])} ({row['year']}) → tmdb {row['tmdb_id']}: {row['confidence']:.2f}, "
+        f"{escape_markdown(row['reason'])}"
+        for row in low.head(50).iter_rows(named=True)
+    )
+    page = storage.settings.reports_dir / upload / PAGE_NAME
+    return dg.AssetCheckResult(
+        passed=low.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"Matches below confidence {LOW_CONFIDENCE}: see each one's candidates and a ready overrides.csv "
+        f"line on {page} (written by movie_stats).",
+        metadata={
+            "low_confidence": low.height,
+            "found": found,
+            "matches_page": dg.MetadataValue.path(str(page)),
+            "matches": dg.MetadataValue.md(listing or "none"),
+        },
+    )
+
+
+enriched_movies_checks = [low_confidence_matches]
 
 
 def _count(conn: Connection, *where: ColumnElement[bool]) -> int:

@@ -1,7 +1,6 @@
 """enriched_movies: the upload's films matched to TMDB and enriched with its metadata."""
 
 import dagster as dg
-from sqlalchemy import func, select
 
 from movie_pipeline import database as db
 from movie_pipeline.assets.ingest import parsed_movies
@@ -10,9 +9,6 @@ from movie_pipeline.resources import PipelineStorage, TmdbResource
 from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbAuthError
 from movie_pipeline.tmdb.enrich import enrich_films, refresh_stale_movies
 from movie_pipeline.tmdb.overrides import read_overrides
-from movie_pipeline.tmdb.statuses import MatchStatus
-
-LOW_CONFIDENCE = 0.8  # accepted matches score 0.65 and up; below this one is worth a look
 
 
 class EnrichmentConfig(dg.Config):
@@ -27,7 +23,6 @@ class EnrichmentConfig(dg.Config):
     # TMDB's limits hold on any instance through the budget in the film database (tmdb/budget.py); an instance may
     # still limit this pool (deploy/dagster.yaml).
     pool="tmdb",
-    check_specs=[dg.AssetCheckSpec("low_confidence_matches", asset="enriched_movies")],
 )
 async def enriched_movies(
     context: dg.AssetExecutionContext, config: EnrichmentConfig, storage: PipelineStorage, tmdb: TmdbResource
@@ -81,28 +76,4 @@ async def enriched_movies(
             "retries": summary.retries,
             "duration_s": round(summary.duration_s, 2),
         },
-        check_results=[_low_confidence_check(engine, upload)],
-    )
-
-
-def _low_confidence_check(engine, upload: str) -> dg.AssetCheckResult:
-    matches = db.film_matches.c
-    query = (
-        select(matches.name, matches.year, matches.tmdb_id, matches.confidence, matches.reason)
-        .where(matches.upload == upload, matches.status == MatchStatus.FOUND, matches.confidence < LOW_CONFIDENCE)
-        .order_by(matches.confidence, matches.name)
-    )
-    with engine.connect() as conn:
-        low = db.read_frame(conn, query)
-        total = conn.scalar(select(func.count()).where(matches.upload == upload, matches.status == MatchStatus.FOUND))
-    listing = "\n".join(
-        f"- {row['name']} ({row['year']}) → tmdb {row['tmdb_id']}: {row['confidence']:.2f}, {row['reason']}"
-        for row in low.head(50).iter_rows(named=True)
-    )
-    return dg.AssetCheckResult(
-        check_name="low_confidence_matches",
-        passed=low.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"Matches below confidence {LOW_CONFIDENCE}: check them, and pin the right film in overrides.csv.",
-        metadata={"low_confidence": low.height, "found": total, "matches": dg.MetadataValue.md(listing or "none")},
     )

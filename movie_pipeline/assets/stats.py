@@ -5,15 +5,27 @@ import polars as pl
 from sqlalchemy import String, cast, select
 
 from movie_pipeline import database as db
+from movie_pipeline.assets.checks import LOW_CONFIDENCE
 from movie_pipeline.assets.enrichment import enriched_movies
 from movie_pipeline.assets.partitions import uploads_partitions
 from movie_pipeline.resources import PipelineStorage
 from movie_pipeline.stats import compute_stats, summary_markdown, write_reports
 from movie_pipeline.stats.compute import DETAILS_SCHEMA, ENTRIES_SCHEMA
+from movie_pipeline.stats.matches_page import (
+    CANDIDATE_COLUMNS,
+    FILM_COLUMNS,
+    PAGE_NAME,
+    OverridesFile,
+    render_matches_page,
+    with_flags,
+)
 from movie_pipeline.stats.people import newest_upload_per_person
-from movie_pipeline.tmdb.statuses import WITH_DETAILS
+from movie_pipeline.tmdb.enrich import search_key
+from movie_pipeline.tmdb.overrides import read_overrides
+from movie_pipeline.tmdb.statuses import WITH_DETAILS, MatchStatus
 
 ALL_UPLOADS = "all-uploads"  # the `upload` value of the all-uploads rows in movie_stats
+QUERY_CHUNK = 500  # search keys per IN (...) list
 LIST_COLUMNS = ["genres", "directors", "top_cast", "production_countries", "spoken_languages"]
 
 
@@ -99,7 +111,15 @@ def all_uploads_stats(context: dg.AssetExecutionContext, storage: PipelineStorag
         .sort(~pl.col("status").is_in(WITH_DETAILS).fill_null(False))
         .unique("film_key", keep="first", maintain_order=True)
     )
-    return store_stats(storage, ALL_UPLOADS, entries, details, title="Everyone: a year in film", uploads=len(chosen))
+    return store_stats(
+        storage,
+        ALL_UPLOADS,
+        entries,
+        details,
+        title="Everyone: a year in film",
+        matches_of=chosen,
+        uploads=len(chosen),
+    )
 
 
 def stacked(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -108,18 +128,87 @@ def stacked(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.Da
 
 
 def store_stats(
-    storage: PipelineStorage, upload: str, entries: pl.DataFrame, details: pl.DataFrame, *, title: str, **metadata
+    storage: PipelineStorage,
+    upload: str,
+    entries: pl.DataFrame,
+    details: pl.DataFrame,
+    *,
+    title: str,
+    matches_of: list[str] | None = None,
+    **metadata,
 ) -> dg.MaterializeResult:
-    """Compute, store the rows under `upload`, write the report pages, and describe it all for the UI."""
+    """Compute, store the rows under `upload`, write the report pages and the matches page of the films of
+    `matches_of` (default: of `upload`), and describe it all for the UI."""
     stats = compute_stats(entries, details)
     with storage.engine().begin() as conn:
         db.replace_upload_rows(conn, db.movie_stats, upload, db.frame_rows(stats.table, upload=upload))
-    report = write_reports(stats, storage.settings.reports_dir, upload, title=title)
+    index = write_reports(stats, storage.settings.reports_dir, upload, title=title)
+    page = matches_page(storage, [upload] if matches_of is None else matches_of, title)
+    (index.parent / PAGE_NAME).write_text(page, encoding="utf-8")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stats.table.height,
-            "report_path": dg.MetadataValue.path(str(report)),
+            "report_path": dg.MetadataValue.path(str(index)),
+            "matches_page": dg.MetadataValue.path(str(index.parent / PAGE_NAME)),
             "summary": dg.MetadataValue.md(summary_markdown(stats)),
             **metadata,
         }
+    )
+
+
+def matches_page(storage: PipelineStorage, uploads: list[str], title: str) -> str:
+    """matches.html for the films of `uploads`: each film once, with its stored search candidates."""
+    matches, movies = db.film_matches.c, db.tmdb_movies.c
+    query = (
+        select(
+            matches.film_key,
+            *[matches[name] for name in FILM_COLUMNS if name in matches],
+            movies.title.label("chosen_title"),
+            movies.release_date,
+        )
+        .select_from(
+            db.film_matches.outerjoin(
+                db.tmdb_movies, (movies.media_type == matches.media_type) & (movies.tmdb_id == matches.tmdb_id)
+            )
+        )
+        .where(matches.upload.in_(uploads))
+        .order_by(matches.upload, matches.film_key)
+    )
+    overrides = read_overrides(storage.settings.overrides_path)
+    with storage.engine().connect() as conn:
+        rows = db.read_frame(conn, query).unique("film_key", keep="first", maintain_order=True)
+        rows = rows.with_columns(
+            chosen_year=pl.col("release_date").dt.year(),
+            query_key=pl.Series([search_key(name, year) for name, year in rows.select("name", "year").iter_rows()]),
+        )
+        films = with_flags(
+            rows.select([pl.col(name).cast(dtype) for name, dtype in FILM_COLUMNS.items()]), LOW_CONFIDENCE
+        )
+        keys = films["query_key"].to_list()
+        # IN lists stay short enough for any database; an empty list still reads one typed, empty frame.
+        chunks = [keys[start : start + QUERY_CHUNK] for start in range(0, max(len(keys), 1), QUERY_CHUNK)]
+        candidates = pl.concat([db.read_frame(conn, candidates_query(chunk)) for chunk in chunks])
+    return render_matches_page(
+        films,
+        candidates.select([pl.col(name).cast(dtype) for name, dtype in CANDIDATE_COLUMNS.items()]),
+        title=title,
+        overrides=OverridesFile(
+            str(storage.settings.overrides_path), overrides.columns, [str(problem) for problem in overrides.problems]
+        ),
+        pending=rows.filter(pl.col("status") == MatchStatus.PENDING).height,
+    )
+
+
+def candidates_query(query_keys: list[str]):
+    """The stored top candidates of these searches, with the runtime where the candidate's details are stored."""
+    candidates, movies = db.tmdb_search_candidates.c, db.tmdb_movies.c
+    return (
+        select(*candidates, movies.runtime)
+        .select_from(
+            db.tmdb_search_candidates.outerjoin(
+                db.tmdb_movies, (movies.media_type == candidates.media_type) & (movies.tmdb_id == candidates.tmdb_id)
+            )
+        )
+        .where(candidates.query_key.in_(query_keys))
+        .order_by(candidates.query_key, candidates.rank)
     )

@@ -6,10 +6,12 @@ come from the page's CSS classes.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html import escape
 
 VALUE_SPACE = 18  # above the columns, for value labels
 TICK_SPACE = 22  # below the columns, for tick labels
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,57 @@ def _svg_open(width: int, height: int, kind: str) -> str:
         f'<svg class="chart {kind}" viewBox="0 0 {width} {height}" '
         f'width="100%" preserveAspectRatio="xMidYMid meet" role="img">'
     )
+
+
+CALENDAR_LEFT = 30  # weekday labels
+CALENDAR_TOP = 18  # month labels
+CALENDAR_WEEKS = 54  # a year touches at most 54 Monday-first weeks
+CALENDAR_GAP = 3
+CALENDAR_LEVELS = 4  # a day with this many films or more gets the darkest shade
+CALENDAR_WEEKDAYS = {0: "Mon", 2: "Wed", 4: "Fri"}
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """SVG elements and the height they take, to wrap as a page's chart or place on a card."""
+
+    height: float
+    body: str
+
+
+def calendar_shapes(year: int, films_per_day: Mapping[date, int], *, width: int) -> Shapes:
+    """A year as GitHub-style day squares: a column per Monday-first week, a row per weekday,
+    shaded by the number of films that day (1, 2, 3, CALENDAR_LEVELS or more)."""
+    pitch = (width - CALENDAR_LEFT) / CALENDAR_WEEKS
+    cell = pitch - CALENDAR_GAP
+    first = date(year, 1, 1)
+    first_monday = first - timedelta(days=first.weekday())
+    parts = [
+        f'<text class="tick weekday" x="{CALENDAR_LEFT - 6}" y="{CALENDAR_TOP + row * pitch + cell * 0.75:.1f}">'
+        f"{name}</text>"
+        for row, name in CALENDAR_WEEKDAYS.items()
+    ]
+    day = first
+    while day.year == year:
+        week = (day - first_monday).days // 7
+        x = CALENDAR_LEFT + week * pitch
+        y = CALENDAR_TOP + day.weekday() * pitch
+        if day.day == 1:
+            parts.append(f'<text class="tick month" x="{x:.1f}" y="{CALENDAR_TOP - 6}">{MONTHS[day.month - 1]}</text>')
+        films = films_per_day.get(day, 0)
+        square = (
+            f'<rect class="day l{min(films, CALENDAR_LEVELS)}" x="{x:.1f}" y="{y:.1f}" '
+            f'width="{cell:.1f}" height="{cell:.1f}" rx="2"'
+        )
+        if films:
+            tooltip = f"{day.isoformat()}: {films} film{'s' if films > 1 else ''}"
+            parts.append(f"{square}><title>{escape(tooltip)}</title></rect>")
+        else:
+            parts.append(f"{square}/>")
+        day += timedelta(days=1)
+    return Shapes(CALENDAR_TOP + 7 * pitch, "".join(parts))
+
+
+def calendar_heatmap(year: int, films_per_day: Mapping[date, int], *, width: int) -> str:
+    shapes = calendar_shapes(year, films_per_day, width=width)
+    return f"{_svg_open(width, round(shapes.height), 'calendar')}{shapes.body}</svg>"

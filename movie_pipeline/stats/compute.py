@@ -8,7 +8,8 @@ Conventions that hold for every section:
 - a film's rating in a period is the mean of its rated diary entries there; unrated entries
   never enter a mean;
 - ranked lists break ties by count (or mean) descending, then by name ascending;
-- stats that need TMDB details carry films_covered / films_total, so unenriched films show.
+- stats that need TMDB details carry films_covered / films_total, so unenriched films show;
+- per_day (the calendar) exists for watch years only: the all-time calendar is the years' ones.
 """
 
 from collections.abc import Sequence
@@ -77,6 +78,11 @@ DEFAULT_RUNTIME_MINUTES = 90
 SENTINEL_DATES = (date(1970, 1, 1), date(2000, 1, 1))
 EARLIEST_REAL_DATE = date(1900, 1, 2)
 
+# Release-to-watch lag buckets: the first lag in days that is past each bucket (a month is 30.44
+# days and a year 365.25, rounded down), then the open-ended last one. Items are short chart ticks.
+LAG_BOUNDS_DAYS = (7, 30, 182, 365, 730, 1826, 3652, 9131, 18262)
+LAG_BUCKETS = ("<1 wk", "1–4 wk", "1–6 mo", "6–12 mo", "1–2 yr", "2–5 yr", "5–10 yr", "10–25 yr", "25–50 yr", "50+ yr")
+
 # Per-film attributes carried from film_details into the per-period film rows.
 FILM_ATTRIBUTES = (
     "film",
@@ -122,6 +128,12 @@ class ViewingStats:
         rows = self.section(section, period).filter(pl.col("item") == item)
         return rows.row(0, named=True) if rows.height else None
 
+    def films_per_day(self, year: str) -> dict[date, int]:
+        """The year's calendar: entries per real watch date."""
+        return {
+            date.fromisoformat(row["item"]): row["count"] for row in self.section("per_day", year).iter_rows(named=True)
+        }
+
 
 def compute_stats(entries: pl.DataFrame, film_details: pl.DataFrame, *, min_count: int = 3) -> ViewingStats:
     """All sections for "all" and every watch year. `min_count` is the number of rated films a
@@ -141,7 +153,9 @@ def compute_stats(entries: pl.DataFrame, film_details: pl.DataFrame, *, min_coun
         *_time(dated),
         *_milestones(viewings),
         *_ratings(viewings, films, totals),
+        *_favourites(films),
         *_release(films, totals, min_count),
+        *_release_lag(viewings, totals),
         *(s for prefix, names in exploded.items() for s in _people(prefix, names, totals, min_count)),
         *_popularity(films, totals),
     ]
@@ -234,6 +248,7 @@ def _scoped_films(viewings: pl.DataFrame) -> pl.DataFrame:
         pl.col(FILM_ATTRIBUTES).first(),
         entries=pl.len(),
         rating=pl.col("rating").mean(),
+        rated_entries=pl.col("rating").count(),
         reviewed=pl.col("has_review").any(),
         first_watched=pl.col("watched_date").min(),
     )
@@ -329,7 +344,7 @@ def _placeholders(viewings: pl.DataFrame) -> list[Section]:
             item=pl.lit("placeholder_entries"),
             label=pl.format(
                 "{} entries on {} placeholder date(s) count as entries but are left out of streaks, "
-                "the busiest day and the week, month and weekday charts",
+                "the busiest day, the calendar, the release-to-watch lag and the week, month and weekday charts",
                 "count",
                 "dates",
             ),
@@ -360,7 +375,13 @@ def _time(dated: pl.DataFrame) -> list[Section]:
             in_order.group_by("period", maintain_order=True).last().with_columns(item=pl.lit("last")),
         ]
     ).select("period", "item", label=_film_date_label())
+    per_day = (
+        dated.filter(pl.col("period") != ALL_TIME)
+        .group_by("period", item=pl.col("watched_date").dt.to_string())
+        .agg(count=pl.len())
+    )
     return [
+        ("per_day", per_day),
         ("per_month", per_month),
         ("per_week", per_week),
         ("per_weekday", per_weekday),
@@ -442,6 +463,17 @@ def _ratings(viewings: pl.DataFrame, films: pl.DataFrame, totals: pl.DataFrame) 
     ]
 
 
+def _favourites(films: pl.DataFrame) -> list[Section]:
+    """The period's highest-rated films, and the films with the most diary entries (at least two)."""
+    rated = films.filter(pl.col("rating").is_not_null())
+    highest = _ranked(rated, ["rating", "rated_entries", "film"], [True, True, False], TOP_PEOPLE)
+    rewatched = _ranked(films.filter(pl.col("entries") >= 2), ["entries", "film"], [True, False], TOP_PEOPLE)
+    return [
+        ("films_highest_rated", highest.select("period", "rank", item="film", value="rating", count="rated_entries")),
+        ("most_rewatched", rewatched.select("period", "rank", item="film", count="entries")),
+    ]
+
+
 def _release(films: pl.DataFrame, totals: pl.DataFrame, min_count: int) -> list[Section]:
     known = films.filter(pl.col("release_year").is_not_null())
     coverage = _covered(known, totals)
@@ -471,6 +503,79 @@ def _release(films: pl.DataFrame, totals: pl.DataFrame, min_count: int) -> list[
         ("decade_highest_rated", best_decades.with_columns(label=pl.lit(_threshold_label(min_count)))),
         ("release_recency", _with_totals(films.group_by("period", item=recency).agg(count=pl.len()), totals)),
     ]
+
+
+def _release_lag(viewings: pl.DataFrame, totals: pl.DataFrame) -> list[Section]:
+    """Days from a film's TMDB release date to its first real viewing (not on a placeholder date).
+
+    A film counts once, in "all" and in the year of that first viewing. Films without a release date
+    or without a real viewing are left out and counted; viewings before release (festival screenings)
+    are kept out of the spread and the median and listed apart."""
+    first = (
+        viewings.filter(pl.col("period") == ALL_TIME)
+        .group_by("film_key")
+        .agg(
+            pl.col("film", "release_date").first(),
+            seen=pl.col("watched_date").filter(~pl.col("placeholder")).min(),
+        )
+        .with_columns(lag=(pl.col("seen") - pl.col("release_date")).dt.total_days())
+    )
+    films = pl.concat(
+        [
+            first.with_columns(period=pl.lit(ALL_TIME)),
+            first.filter(pl.col("seen").is_not_null()).with_columns(period=pl.col("seen").dt.year().cast(pl.String)),
+        ]
+    )
+    after = films.filter(pl.col("lag") >= 0)
+    counted = (
+        totals.select("period")
+        .join(
+            films.group_by("period").agg(
+                films_total=pl.len(),
+                films_covered=pl.col("lag").count(),
+                median=pl.col("lag").filter(pl.col("lag") >= 0).median(),
+                after=(pl.col("lag") >= 0).sum(),
+                before=(pl.col("lag") < 0).sum(),
+                no_release_date=(pl.col("seen").is_not_null() & pl.col("release_date").is_null()).sum(),
+                no_watch_date=pl.col("seen").is_null().sum(),
+            ),
+            on="period",
+            how="left",
+        )
+        .with_columns(pl.exclude("period", "median").fill_null(0).cast(pl.Int64))
+    )
+    coverage = ["period", "films_covered", "films_total"]
+    summary = pl.concat(
+        [
+            counted.select(*coverage, item=pl.lit("median"), value="median", count="after"),
+            *(
+                counted.select(*coverage, item=pl.lit(item), count=item)
+                for item in ("before", "no_release_date", "no_watch_date")
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
+    bounds = pl.lit(pl.Series(LAG_BOUNDS_DAYS))
+    bucket = (bounds.search_sorted(pl.col("lag"), side="right") + 1).cast(pl.Int32)
+    per_bucket = after.group_by("period", rank=bucket).agg(count=pl.len())
+    buckets = pl.DataFrame(
+        {"item": LAG_BUCKETS, "rank": range(1, len(LAG_BUCKETS) + 1)}, schema_overrides={"rank": pl.Int32}
+    )
+    spread = (
+        counted.select(*coverage)
+        .join(buckets, how="cross")
+        .join(per_bucket, on=["period", "rank"], how="left")
+        .with_columns(pl.col("count").fill_null(0))
+    )
+    early = films.filter(pl.col("lag") < 0).with_columns(days_early=-pl.col("lag"))
+    before = _ranked(early, ["days_early", "film"], [True, False], TOP_PEOPLE).select(
+        "period",
+        "rank",
+        item="film",
+        value="days_early",
+        label=pl.format("seen {}, released {}", pl.col("seen").dt.to_string(), pl.col("release_date").dt.to_string()),
+    )
+    return [("release_lag", summary), ("release_lag_spread", spread), ("before_release", before)]
 
 
 def _threshold_label(min_count: int) -> str:

@@ -8,8 +8,10 @@ from movie_pipeline.stats.compute import ALL_TIME, ViewingStats
 from movie_pipeline.stats.wording import (
     coverage_sentence,
     headline_count,
+    lag_text,
     percent,
     period_title,
+    plural,
     stars,
     whole,
 )
@@ -36,6 +38,9 @@ def summary_markdown(stats: ViewingStats, period: str = ALL_TIME) -> str:
     streak = stats.get("streak", "longest", period)
     if streak:
         lines.append(f"Longest streak: {whole(streak['count'])} days ({streak['label']})")
+    lag = stats.get("release_lag", "median", period)
+    if lag and lag["value"] is not None:
+        lines.append(f"Release to first watch: median {lag_text(lag['value'])} over {plural(lag['count'], 'film')}")
     top_lists = [_top_line(title, stats.section(section, period)) for title, section in TOP_LISTS]
     lines += ["", *(line for line in top_lists if line), ""] if any(top_lists) else [""]
     lines.append(coverage_sentence(stats, period))

@@ -15,20 +15,32 @@ from typing import Any
 
 import polars as pl
 
-from movie_pipeline.stats.charts import Bar, area_chart, bar_rows, column_chart, share_strip
+from movie_pipeline.stats.card import card_file_name, render_year_card
+from movie_pipeline.stats.charts import (
+    CALENDAR_LEVELS,
+    MONTHS,
+    Bar,
+    area_chart,
+    bar_rows,
+    calendar_heatmap,
+    column_chart,
+    share_strip,
+)
 from movie_pipeline.stats.compute import ALL_TIME, WEEKDAYS, ViewingStats, split_film_date
+from movie_pipeline.stats.matches_page import PAGE_NAME
 from movie_pipeline.stats.wording import (
     coverage_sentence,
     enriched_films,
     headline_count,
+    lag_text,
     percent,
     period_title,
+    plural,
     stars,
     whole,
 )
 
 ATTRIBUTION = "This product uses the TMDB API but is not endorsed or certified by TMDB."
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FULL_WIDTH = 1000
 HALF_WIDTH = 470
 MAX_YEAR_TICKS = 12
@@ -45,6 +57,14 @@ PEOPLE_PANELS = (
     ("Countries and languages", ("countries", "languages")),
 )
 
+ALL_TIME_CALENDARS = 10  # the all-time page draws the newest years' calendars; each is ~40 kB
+CALENDAR_NOTE = "a square per day, shaded by the films watched that day; placeholder dates are left out"
+# The films the release-to-watch lag leaves out, as its note words them.
+LAG_LEFT_OUT = {
+    "before": "seen before release (listed apart)",
+    "no_release_date": "without a TMDB release date",
+    "no_watch_date": "only on placeholder dates",
+}
 Row = dict[str, Any]
 
 
@@ -57,7 +77,8 @@ def report_file_name(period: str) -> str:
 
 
 def write_reports(stats: ViewingStats, reports_dir: Path, upload: str, title: str) -> Path:
-    """Write index.html (all time) and one page per watch year into reports_dir/upload; return the index."""
+    """Write index.html (all time), one page and one shareable card per watch year into reports_dir/upload;
+    return the index."""
     if upload in ("", ".", "..") or Path(upload).name != upload:
         raise ValueError(f"Upload key {upload!r} is not a plain folder name; pass the partition key of the upload.")
     folder = (reports_dir / upload).resolve()
@@ -65,6 +86,8 @@ def write_reports(stats: ViewingStats, reports_dir: Path, upload: str, title: st
     for period in (ALL_TIME, *stats.years):
         page = render_report(stats, title=title, period=period)
         (folder / report_file_name(period)).write_text(page, encoding="utf-8")
+    for year in stats.years:
+        (folder / card_file_name(year)).write_text(render_year_card(stats, year, title=title), encoding="utf-8")
     return folder / report_file_name(ALL_TIME)
 
 
@@ -79,6 +102,7 @@ def render_report(stats: ViewingStats, *, title: str, period: str = ALL_TIME) ->
             _cards(stats, period),
             _when(stats, period),
             _ratings(stats, period),
+            _favourites(stats, period),
             _release(stats, period),
             *(
                 [_people(stats, period), _films(stats, period)]
@@ -112,8 +136,16 @@ def _masthead(stats: ViewingStats, title: str, period: str) -> str:
         span = f'<p class="lede"><b>{entries}</b> diary entries, watched <b>{escape(dates)}</b></p>'
     return (
         f'<header class="masthead"><nav class="periods">{links}</nav>'
-        f'<p class="kicker">{escape(kicker)}</p><h1>{escape(title)}</h1>{span}</header>'
+        f'<p class="kicker">{escape(kicker)}</p><h1>{escape(title)}</h1>{span}{_extras(stats, period)}</header>'
     )
+
+
+def _extras(stats: ViewingStats, period: str) -> str:
+    """Links to the shareable year cards and to the page of film matches."""
+    years = stats.years if period == ALL_TIME else [period]
+    cards = " ".join(f'<a href="{card_file_name(year)}">{escape(year)}</a>' for year in years)
+    shared = f"<span>Year card{'s' if len(years) > 1 else ''}: {cards}</span>" if years else ""
+    return f'<nav class="extras">{shared}<a href="{PAGE_NAME}">How films were matched on TMDB</a></nav>'
 
 
 def _cards(stats: ViewingStats, period: str) -> str:
@@ -163,7 +195,28 @@ def _when(stats: ViewingStats, period: str) -> str:
     months = _panel(month_title, column_chart(_month_bars(stats, period), width=HALF_WIDTH))
     weekdays = _panel("By day of the week", column_chart(_weekday_bars(stats, period), width=HALF_WIDTH, tone="blue"))
     weekly = _panel("Week by week", _week_chart(stats, period), wide=True)
-    return _chapter("When you watched", [first_chart, months, weekdays, weekly, _highlights(stats, period)])
+    calendar = _panel("Viewing days", _calendars(stats, period), note=CALENDAR_NOTE, wide=True)
+    return _chapter("When you watched", [first_chart, calendar, months, weekdays, weekly, _highlights(stats, period)])
+
+
+def _calendars(stats: ViewingStats, period: str) -> str:
+    """The year's calendar; on the all-time page, the newest ALL_TIME_CALENDARS years', newest first."""
+    years = list(reversed(stats.years))[:ALL_TIME_CALENDARS] if period == ALL_TIME else [period]
+    older = len(stats.years) - len(years) if period == ALL_TIME else 0
+    parts = []
+    for year in years:
+        days = stats.films_per_day(year)
+        heading = f"{year} · " if period == ALL_TIME else ""
+        parts.append(
+            f"<h3>{escape(heading)}{whole(len(days))} day{'' if len(days) == 1 else 's'} with a film</h3>"
+            + calendar_heatmap(int(year), days, width=FULL_WIDTH)
+        )
+    shades = "".join(
+        f'<i class="day l{level}"></i>{level}{"+" if level == CALENDAR_LEVELS else ""} '
+        for level in range(1, CALENDAR_LEVELS + 1)
+    )
+    more = f'<p class="muted">{whole(older)} older years have their calendars on their own pages.</p>' if older else ""
+    return "".join(parts) + more + f'<div class="legend calendar-legend">films a day: {shades}</div>'
 
 
 def _month_bars(stats: ViewingStats, period: str) -> list[Bar]:
@@ -310,7 +363,70 @@ def _release(stats: ViewingStats, period: str) -> str:
         f"<h3>Highest-rated decades</h3>{best or _threshold_empty(stats, 'decades')}",
         note=f"decades need at least {stats.min_count} rated films",
     )
-    return _chapter("By release", [decade_panel, fresh_panel])
+    return _chapter("By release", [decade_panel, fresh_panel, _release_lag(stats, period)])
+
+
+def _favourites(stats: ViewingStats, period: str) -> str:
+    highest = stats.section("films_highest_rated", period)
+    rated = _ranked_list(
+        (row["item"], row["value"] / 5, stars(row["value"]), plural(row["count"], "rating"))
+        for row in highest.iter_rows(named=True)
+    )
+    rewatched = _count_list(stats.section("most_rewatched", period), unit=("entry", "entries"))
+    return _chapter(
+        "Your films",
+        [
+            _panel(
+                "Highest rated",
+                rated or '<p class="muted">No rated entries.</p>',
+                note="mean of the film’s rated entries",
+            ),
+            _panel(
+                "Most rewatched",
+                rewatched or '<p class="muted">No film has two diary entries here.</p>',
+                note="films with the most diary entries, at least two",
+            ),
+        ],
+    )
+
+
+def _release_lag(stats: ViewingStats, period: str) -> str:
+    median = stats.get("release_lag", "median", period) or {}
+    left_out = {item: (stats.get("release_lag", item, period) or {}).get("count") or 0 for item in LAG_LEFT_OUT}
+    first_seen = "first watched" if period == ALL_TIME else f"first watched in {period}"
+    missing = ", ".join(f"{whole(n)} {LAG_LEFT_OUT[item]}" for item, n in left_out.items() if n)
+    note = (
+        f"one per film, from its TMDB release date to its first viewing, over "
+        f"{plural(median.get('films_total') or 0, 'film')} {first_seen}" + (f"; left out: {missing}" if missing else "")
+    )
+    if not median.get("films_covered"):
+        body = '<p class="muted">No film has a TMDB release date and a real watch date yet.</p>'
+        return _panel("From release to your first watch", body, note=note, wide=True)
+    spread = stats.section("release_lag_spread", period)
+    bars = [
+        Bar(row["item"], row["count"], f"{row['item']} after release: {whole(row['count'])} films")
+        for row in spread.iter_rows(named=True)
+    ]
+    headline = (
+        f'<p class="big-line"><b>{escape(lag_text(median["value"]))}</b> median, over '
+        f"{plural(median['count'], 'film')} seen on or after release</p>"
+        if median.get("value") is not None
+        else '<p class="muted">Every dated film was seen before its release.</p>'
+    )
+    early = stats.section("before_release", period)
+    items = "".join(
+        f'<li><span class="name">{escape(row["item"])}</span>'
+        f'<span class="num">{plural(row["value"], "day")} early</span>'
+        f'<span class="aside">{escape(row["label"])}</span></li>'
+        for row in early.iter_rows(named=True)
+    )
+    before = (
+        f'<h3>Seen before release ({whole(left_out["before"])})</h3><ol class="gaps early">{items}</ol>'
+        if items
+        else ""
+    )
+    chart = column_chart(bars, width=FULL_WIDTH, height=170, tone="orange")
+    return _panel("From release to your first watch", headline + chart + before, note=note, wide=True)
 
 
 def _people(stats: ViewingStats, period: str) -> str:
@@ -412,10 +528,10 @@ def _tile(caption: str, headline: str, aside: str) -> str:
     )
 
 
-def _count_list(rows: pl.DataFrame) -> str:
+def _count_list(rows: pl.DataFrame, unit: tuple[str, str] = ("film", "films")) -> str:
     peak = (rows["count"].max() if rows.height else None) or 1
     return _ranked_list(
-        (row["item"], row["count"] / peak, whole(row["count"]), "film" if row["count"] == 1 else "films")
+        (row["item"], row["count"] / peak, whole(row["count"]), unit[row["count"] != 1])
         for row in rows.iter_rows(named=True)
     )
 

@@ -20,6 +20,20 @@ def stars(rating: float | None) -> str:
     return "–" if rating is None else f"{rating:.2f}★"
 
 
+def plural(count: float, unit: str) -> str:
+    """ "1 film", "2 films": a whole count and its unit."""
+    return f"{whole(count)} {unit}{'' if round(count) == 1 else 's'}"
+
+
+def lag_text(days: float) -> str:
+    """A span of days as people say it: days up to two months, then months up to two years, then years."""
+    if days < 60:
+        return f"{round(days):,} day{'' if round(days) == 1 else 's'}"
+    if days < 730:
+        return f"{days / 30.44:.0f} months"
+    return f"{days / 365.25:.1f} years"
+
+
 def headline_count(stats: ViewingStats, item: str, period: str) -> int:
     row = stats.get("headline", item, period)
     return (row or {}).get("count") or 0

@@ -34,11 +34,14 @@ from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbRequestError, 
 from movie_pipeline.tmdb.matching import (
     ACCEPT_THRESHOLD,
     Match,
+    acceptable,
     choose_match,
     is_decisive,
     normalize_title,
     rank_candidates,
     release_year,
+    shorter_title,
+    weigh_details,
 )
 from movie_pipeline.tmdb.overrides import Override, Overrides
 from movie_pipeline.tmdb.statuses import MatchStatus, MediaType
@@ -345,16 +348,38 @@ class _OnlineRun:
         """The film search's outcome, and the results it weighed (_match caches both).
 
         The year-filtered search settles it when its best is decisive; otherwise the search without a year
-        adds the films of other years (a better-known film dated a year off, or TMDB's undated films).
+        adds the films of other years (a better-known film dated a year off, or TMDB's undated films). A name
+        with a parenthetical part that still finds nothing acceptable is searched again without that part.
         """
         candidates = await self._client.search_movies(film.name, film.year)
-        match = choose_match(film.name, film.year, candidates)
+        match = await self._best_by_details(film, candidates)
         if film.year is not None and (match is None or not is_decisive(match)):
-            more = await self._client.search_movies(film.name)
-            candidates = list({candidate["id"]: candidate for candidate in candidates + more}.values())
-            match = choose_match(film.name, film.year, candidates)
+            candidates = _merged(candidates, await self._client.search_movies(film.name))
+            match = await self._best_by_details(film, candidates)
+        shorter = shorter_title(film.name)
+        if match is None and shorter is not None:
+            candidates = _merged(candidates, await self._client.search_movies(shorter, film.year))
+            match = await self._best_by_details(film, candidates)
+            if film.year is not None and (match is None or not is_decisive(match)):
+                candidates = _merged(candidates, await self._client.search_movies(shorter))
+                match = await self._best_by_details(film, candidates)
         outcome = _found(match) if match else _not_found(film, candidates)
         return outcome, candidates
+
+    async def _best_by_details(self, film: Film, candidates: Sequence[Mapping[str, Any]]) -> Match | None:
+        """The best acceptable candidate once details are weighed (see matching.weigh_details).
+
+        Details are fetched best first, only while a candidate not yet weighed could still outscore the best
+        weighed one (weighing only lowers a score): usually just the winner's, which its film row needs anyway,
+        and a runner-up's only when its score is above the weighed best (as one within 0.1 of a short is).
+        """
+        waiting = acceptable(rank_candidates(film.name, film.year, candidates))
+        weighed: list[Match] = []
+        while waiting and (not weighed or weighed[0].confidence < waiting[0].confidence):
+            candidate = waiting.pop(0)
+            weighed.append(weigh_details(candidate, await self._movie_details(MediaType.MOVIE, candidate.tmdb_id)))
+            weighed.sort(key=lambda match: match.confidence, reverse=True)
+        return weighed[0] if weighed else None
 
     async def _movie_details(self, media_type: MediaType, tmdb_id: int) -> dict[str, Any] | None:
         # Two films of one upload can be the same TMDB entry (a title written two ways): one request serves both.
@@ -371,6 +396,11 @@ class _OnlineRun:
         counters = self._client.counters
         rate = counters.requests / max(moment - self._started, 1e-9)
         self._log(f"{sum(self._outcomes.values())}/{self._total} films, {rate:.0f} req/s, {counters.retries} retries")
+
+
+def _merged(*searches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results of several searches, each film once."""
+    return list({candidate["id"]: candidate for search in searches for candidate in search}.values())
 
 
 def _found(match: Match) -> Outcome:

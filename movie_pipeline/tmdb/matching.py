@@ -1,15 +1,23 @@
-"""Which TMDB search result is the Letterboxd film: title similarity, year distance and prominence.
+"""Which TMDB search result is the Letterboxd film: title similarity, year distance, prominence, then details.
 
 A candidate's score is `(title part + prominence part) × year factor`. The year multiplies because a film
 three years off is a different film however well the title matches (remakes share titles); prominence
 (vote count, popularity) breaks near-ties, so a well-known film dated one year off — Letterboxd may date by
-premiere, TMDB by release — beats an obscure same-title short from the exact year.
+premiere, TMDB by release — beats an obscure same-title film from the exact year.
+
+Search results say nothing of length, and TMDB holds a same-title short or documentary beside many features:
+the best candidates are weighed again with their details (`weigh_details`, which only ever lowers a score),
+best first, while the next could still win: usually only the winner's details, which it needs anyway, and a
+runner-up's when the two are near (within 0.1 of a short, say).
+
+A name's parenthetical part ("Birdman or (The Unexpected Virtue of Ignorance)", "Va Savoir (Who Knows?)") is
+often missing from TMDB's title, so the name without it (`shorter_title`) is compared too.
 """
 
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +33,11 @@ UNKNOWN_YEAR_FACTOR = 0.85
 # Prominence saturates here: past this many votes (or this popularity) a film counts as well known.
 WELL_KNOWN_VOTES = 2000
 WELL_KNOWN_POPULARITY = 50.0
+# The Academy's line between a short and a feature, in minutes: a short is rarely the film a diary means.
+SHORT_MAX_RUNTIME = 40
+SHORT_FACTOR = 0.8
+DOCUMENTARY_GENRE = "Documentary"
+DOCUMENTARY_FACTOR = 0.85
 
 # Letters that NFKD leaves whole, and punctuation that varies between sources for the same title.
 _CHARACTERS = str.maketrans(
@@ -67,6 +80,8 @@ _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _TRAILING_ARTICLE = re.compile(r",\s*(the|a|an)\s*$")
 # Only English articles: "Die Hard" and "La La Land" must keep their first word.
 _LEADING_ARTICLES = frozenset({"the", "a", "an"})
+_PARENTHETICAL = re.compile(r"\([^()]*\)")
+_DANGLING = re.compile(r"(\s+or|[\s:,;-])+$", re.IGNORECASE)  # what "Birdman or (…)" leaves: "Birdman or"
 
 
 @dataclass(frozen=True)
@@ -92,13 +107,19 @@ def normalize_title(title: str) -> str:
     return " ".join(words)
 
 
+def shorter_title(name: str) -> str | None:
+    """The name without its parenthetical parts, or None when it has none (or nothing is left without them)."""
+    shorter = _DANGLING.sub("", _PARENTHETICAL.sub(" ", name)).strip()
+    return shorter if shorter and shorter != name.strip() else None
+
+
 def score_candidate(name: str, year: int | None, candidate: Mapping[str, Any]) -> tuple[float, str]:
     """How likely the search result `candidate` is the film `name` (`year`), 0..1, and why."""
-    wanted = normalize_title(name)
+    wanted = [normalize_title(text) for text in (name, shorter_title(name)) if text]
     title = str(candidate.get("title") or "")
     original = str(candidate.get("original_title") or "")
-    by_title = fuzz.ratio(wanted, normalize_title(title)) / 100
-    by_original = fuzz.ratio(wanted, normalize_title(original)) / 100 if original and original != title else 0.0
+    by_title = _similarity(wanted, title)
+    by_original = _similarity(wanted, original) if original and original != title else 0.0
     similarity = max(by_title, by_original)
     candidate_year = release_year(candidate.get("release_date"))
     votes = int(candidate.get("vote_count") or 0)
@@ -127,6 +148,29 @@ def choose_match(name: str, year: int | None, candidates: Iterable[Mapping[str, 
     return ranked[0] if ranked and ranked[0].confidence >= ACCEPT_THRESHOLD else None
 
 
+def acceptable(ranked: Sequence[Match]) -> list[Match]:
+    """The candidates of `ranked` (best first) that score at least ACCEPT_THRESHOLD."""
+    return [match for match in ranked if match.confidence >= ACCEPT_THRESHOLD]
+
+
+def weigh_details(match: Match, details: Mapping[str, Any] | None) -> Match:
+    """`match` scored again with what only its details tell (`GET /movie/{id}`): a short or a documentary is
+    less likely the film meant than a feature of the same title."""
+    if not details:
+        return match
+    factor, notes = 1.0, list[str]()
+    runtime = int(details.get("runtime") or 0)  # TMDB gives 0 for an unknown runtime
+    if 0 < runtime <= SHORT_MAX_RUNTIME:
+        factor *= SHORT_FACTOR
+        notes.append(f"a {runtime}-minute short")
+    if any(genre.get("name") == DOCUMENTARY_GENRE for genre in details.get("genres") or []):
+        factor *= DOCUMENTARY_FACTOR
+        notes.append("a documentary")
+    if not notes:
+        return match
+    return Match(match.tmdb_id, round(match.confidence * factor, 4), f"{match.reason}; {' and '.join(notes)}")
+
+
 def is_decisive(match: Match) -> bool:
     """No film dated another year could outscore `match`: its score reaches the most any such film can get
     (a perfect title and full prominence, times the one-year-off factor), so searching other years is moot."""
@@ -152,6 +196,11 @@ def release_year(release_date: object) -> int | None:
     """The year of TMDB's "YYYY-MM-DD", or None for "" / null (undated films)."""
     text = str(release_date or "")
     return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
+
+
+def _similarity(wanted: Sequence[str], title: str) -> float:
+    normalized = normalize_title(title)
+    return max(fuzz.ratio(text, normalized) / 100 for text in wanted)
 
 
 def _year_text(year: int | None, candidate_year: int | None) -> str:

@@ -5,7 +5,10 @@ Columns: `tmdb_id`, and either `letterboxd_uri` or `name` (+ `year`) to say whic
 A row with a URI matches by URI; otherwise by name (compared like titles are) and year.
 
 The file is edited by hand while the pipeline runs, so reading it never fails: a line that cannot be used is left
-out and reported as a problem naming its line, what is wrong and what to do; the other lines still apply.
+out and reported as a problem naming its line, what is wrong and what to do; the other lines still apply. Of two
+lines for one film the first is used. Whether TMDB knows an id can only be told by asking it: enrichment then
+stores the film as not found, with a reason naming the line (matches.html lists it), instead of falling back to a
+search guess the line was written to overrule.
 """
 
 import csv
@@ -16,6 +19,8 @@ from pathlib import Path
 
 from movie_pipeline.tmdb.matching import normalize_title
 from movie_pipeline.tmdb.statuses import MediaType
+
+COLUMNS = ("letterboxd_uri", "name", "year", "tmdb_id", "media_type")  # the header of a new overrides.csv
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,17 @@ class Override:
 class Overrides:
     """Overrides looked up by Letterboxd URI first, then by (name, year); with the problems of the lines left out."""
 
-    def __init__(self, rows: Sequence[Override] = (), problems: Sequence[OverrideProblem] = ()):
+    def __init__(
+        self,
+        rows: Sequence[Override] = (),
+        problems: Sequence[OverrideProblem] = (),
+        columns: Sequence[str] = COLUMNS,
+        *,
+        readable: bool = True,
+    ):
         self.rows = tuple(rows)
+        self.readable = readable  # False when no line could be used at all: no usable header, or no file access
+        self.columns = tuple(columns)  # the file's header when usable: new lines must follow it
         self.problems: tuple[OverrideProblem, ...] = tuple(problems)
         self._by_uri = {_uri_film(row.letterboxd_uri): row for row in self.rows if row.letterboxd_uri}
         self._by_name = {
@@ -85,6 +99,28 @@ def film_keys(name: str, year: int | None, letterboxd_uri: str | None) -> tuple[
     return (_uri_film(letterboxd_uri), by_name) if letterboxd_uri else (by_name,)
 
 
+def override_line(
+    columns: Sequence[str],
+    *,
+    tmdb_id: int | str,
+    media_type: str,
+    name: str,
+    year: int | None,
+    letterboxd_uri: str | None,
+) -> str:
+    """One overrides.csv line in the order of `columns` (the file's header) pinning the film to `tmdb_id`."""
+    values = {
+        "letterboxd_uri": letterboxd_uri or "",
+        "name": name,
+        "year": "" if year is None else str(year),
+        "tmdb_id": str(tmdb_id),
+        "media_type": media_type,
+    }
+    text = io.StringIO()
+    csv.writer(text, lineterminator="").writerow([values.get(column, "") for column in columns])
+    return text.getvalue()
+
+
 def read_overrides(path: Path) -> Overrides:
     """The usable overrides in `path`, and a problem for each line left out; no file means no overrides."""
     try:
@@ -92,15 +128,17 @@ def read_overrides(path: Path) -> Overrides:
     except FileNotFoundError:
         return Overrides()
     except OSError as error:
-        return Overrides(problems=[OverrideProblem(path, 1, f"cannot be read ({error.strerror}); no line is used.")])
+        problem = OverrideProblem(path, 1, f"cannot be read ({error.strerror}); no line is used.")
+        return Overrides(problems=[problem], readable=False)
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[Override] = []
     problems: list[OverrideProblem] = []
+    header: list[str] = []
     try:
         header = [column.strip().casefold() for column in next(reader, [])]
         header_problem = _header_problem(header)
         if header_problem:
-            return Overrides(problems=[OverrideProblem(path, 1, header_problem)])
+            return Overrides(problems=[OverrideProblem(path, 1, header_problem)], readable=False)
         for record in reader:
             if not any(field.strip() for field in record):
                 continue
@@ -112,7 +150,7 @@ def read_overrides(path: Path) -> Overrides:
         problems.append(OverrideProblem(path, reader.line_num, f"{error}; no later line is used until it is fixed."))
     kept, conflicts = _without_conflicts(rows)
     problems += [OverrideProblem(path, line, message) for line, message in conflicts]
-    return Overrides(kept, sorted(problems, key=lambda problem: problem.line))
+    return Overrides(kept, sorted(problems, key=lambda problem: problem.line), header or COLUMNS)
 
 
 class _BadLine(ValueError):

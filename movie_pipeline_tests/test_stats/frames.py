@@ -146,3 +146,31 @@ ENTRIES = [
 
 def diary() -> tuple[pl.DataFrame, pl.DataFrame]:
     return entries_frame(FILMS, ENTRIES), details_frame(FILMS)
+
+
+# Release dates against first viewings, for the release-to-watch lag; day counts worked out by hand.
+LAG_FILMS = [
+    film("a", "A", 2020, "found", release_date=date(2020, 1, 10)),
+    film("b", "B", 2019, "found", release_date=date(2019, 6, 1)),
+    film("c", "C", 2021, "found", release_date=date(2021, 12, 17)),  # a festival screening before release
+    film("d", "D", 2021, "pending"),
+    film("e", "E", 1950, "found", release_date=date(1950, 1, 1)),
+    film("f", "F", 1960, "found", release_date=date(1960, 1, 1)),  # seen only on a placeholder date
+    film("g", "G", 2020, "found", release_date=date(2020, 2, 1)),
+]
+LAG_ENTRIES = [
+    (2, "a", "2020-01-15", None, False, False),  # 5 days
+    (3, "a", "2021-03-01", None, True, False),  # a rewatch: only the first viewing counts
+    (4, "b", "2020-06-01", None, False, False),  # 2019-06-01 + 366 days (2020 is a leap year)
+    (5, "c", "2021-09-03", None, False, False),  # Sep 27 + Oct 31 + Nov 30 + Dec 17 = 105 days early
+    (6, "c", "2022-01-10", None, True, False),
+    (7, "d", "2021-05-05", None, False, False),
+    # 1950-01-01 .. 2021-01-01 = 71 x 365 + 18 leap days (1952..2020) = 25,933; + 125 days to May 6 = 26,058.
+    (8, "e", "2021-05-06", None, False, False),
+    (9, "f", "1970-01-01", None, False, False),
+    (10, "g", "2020-03-02", None, False, False),  # Feb 2020 has 29 days: 30 days, the first of "1–6 mo"
+]
+
+
+def lag_diary() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return entries_frame(LAG_FILMS, LAG_ENTRIES), details_frame(LAG_FILMS)

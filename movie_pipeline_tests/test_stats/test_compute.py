@@ -14,6 +14,7 @@ from movie_pipeline_tests.test_stats.frames import (
     diary,
     entries_frame,
     film,
+    lag_diary,
     tmdb,
 )
 
@@ -226,12 +227,14 @@ def test_placeholder_dates_stay_entries_but_leave_day_level_stats() -> None:
     # No runtime is known, so each entry counts 90 min: 20 x 90 = 1800 min > 24 h on 2023-05-01.
     assert counts(stats, "placeholder_dates") == {"2000-01-01": 1, "2023-05-01": 20}
     assert row_of(stats, "notes", "placeholder_entries")["count"] == 21
+    assert "the calendar, the release-to-watch lag" in row_of(stats, "notes", "placeholder_entries")["label"]
     assert counts(stats, "headline")["entries"] == 25  # kept as entries
     assert counts(stats, "headline", "2000")["entries"] == 1
     # Without 2023-05-01 the run 04-30..05-03 breaks: 05-02..05-03 is the longest (2 days).
     assert row_of(stats, "streak", "longest")["label"] == "2023-05-02 → 2023-05-03"
     assert stats.section("busiest_day")["item"].to_list() == ["2023-05-03"]
     assert counts(stats, "per_month") == {"2023-04": 1, "2023-05": 3}
+    assert counts(stats, "per_day", "2023") == {"2023-04-30": 1, "2023-05-02": 1, "2023-05-03": 2}
     assert sum(counts(stats, "per_weekday").values()) == 4
 
 
@@ -268,3 +271,99 @@ def test_empty_inputs_give_zero_headline_values() -> None:
     assert row_of(stats, "ratings", "mean")["value"] is None
     assert stats.section("per_month").is_empty()
     assert stats.table.schema == pl.Schema(STATS_SCHEMA)
+
+
+def test_calendar_days_are_per_watch_year_without_placeholders(stats: ViewingStats) -> None:
+    assert counts(stats, "per_day", "2021") == {
+        "2021-01-04": 1,
+        "2021-01-05": 1,
+        "2021-01-06": 2,
+        "2021-01-08": 1,
+        "2021-03-01": 1,
+        "2021-12-31": 1,
+    }
+    assert counts(stats, "per_day", "2022") == {"2022-01-01": 1, "2022-01-02": 1, "2022-01-03": 2, "2022-06-15": 1}
+    assert stats.section("per_day").is_empty()  # the all-time calendar is the years' calendars
+
+
+def test_most_rewatched_ranks_films_by_entries(stats: ViewingStats) -> None:
+    # Alpha has 3 entries (lines 2, 5, 12); Beta, Gamma, Delta and Epsilon 2 each, then by name; Zeta 1 is out.
+    assert ranked(stats, "most_rewatched") == [
+        ("Alpha (1999)", 1),
+        ("Beta (2021)", 2),
+        ("Delta (2020)", 3),
+        ("Epsilon (2021)", 4),
+        ("Gamma (1985)", 5),
+    ]
+    assert row_of(stats, "most_rewatched", "Alpha (1999)")["count"] == 3
+    assert ranked(stats, "most_rewatched", "2021") == [("Alpha (1999)", 1)]  # lines 2 and 5
+    assert stats.section("most_rewatched", "2022").is_empty()  # one entry per film in 2022
+
+
+def test_highest_rated_films_rank_by_mean_then_rated_entries_then_name(stats: ViewingStats) -> None:
+    # Film means: Zeta 4.5, Beta (3 + 5) / 2 = 4, Gamma 3.5 (line 4 unrated), Alpha 10/3, Delta 2; Epsilon unrated.
+    assert ranked(stats, "films_highest_rated") == [
+        ("Zeta (1999)", 1),
+        ("Beta (2021)", 2),
+        ("Gamma (1985)", 3),
+        ("Alpha (1999)", 4),
+        ("Delta (2020)", 5),
+    ]
+    beta = row_of(stats, "films_highest_rated", "Beta (2021)")
+    assert (beta["value"], beta["count"]) == (4.0, 2)
+    films = [film("a", "A", 2000), film("b", "B", 2000), film("c", "C", 2000)]
+    rows = [
+        (2, "c", "2020-01-01", 4.0, False, False),
+        (3, "a", "2020-01-02", 4.0, False, False),
+        (4, "b", "2020-01-03", 3.0, False, False),
+        (5, "b", "2020-01-04", 5.0, True, False),
+    ]
+    tied = compute_stats(entries_frame(films, rows), details_frame(films))
+    # All three have a mean of 4: B has two rated entries, then A before C by name.
+    assert ranked(tied, "films_highest_rated") == [("B (2000)", 1), ("A (2000)", 2), ("C (2000)", 3)]
+
+
+@pytest.fixture(scope="module")
+def lag_stats() -> ViewingStats:
+    return compute_stats(*lag_diary())
+
+
+def test_release_lag_median_and_the_films_left_out(lag_stats: ViewingStats) -> None:
+    # On or after release: A 5, G 30, B 366, E 26,058 -> median (30 + 366) / 2 = 198.
+    median = row_of(lag_stats, "release_lag", "median")
+    assert (median["value"], median["count"], median["films_covered"], median["films_total"]) == (198.0, 4, 5, 7)
+    left_out = {item: row_of(lag_stats, "release_lag", item)["count"] for item in ("before", "no_release_date")}
+    assert left_out == {"before": 1, "no_release_date": 1}  # C; D has no TMDB release date
+    assert row_of(lag_stats, "release_lag", "no_watch_date")["count"] == 1  # F's only date is a placeholder
+    # A film counts in the year of its first viewing: 2020 holds A, B and G -> median 30.
+    assert row_of(lag_stats, "release_lag", "median", "2020")["value"] == 30.0
+    in_2021 = row_of(lag_stats, "release_lag", "median", "2021")
+    assert (in_2021["value"], in_2021["count"], in_2021["films_covered"], in_2021["films_total"]) == (26058.0, 1, 2, 3)
+    assert row_of(lag_stats, "release_lag", "median", "2022")["value"] is None  # C was first seen in 2021
+    assert row_of(lag_stats, "release_lag", "median", "1970")["films_total"] == 0
+
+
+def test_release_lag_spread_has_every_bucket(lag_stats: ViewingStats) -> None:
+    assert counts(lag_stats, "release_lag_spread") == {
+        "<1 wk": 1,
+        "1–4 wk": 0,
+        "1–6 mo": 1,
+        "6–12 mo": 0,
+        "1–2 yr": 1,
+        "2–5 yr": 0,
+        "5–10 yr": 0,
+        "10–25 yr": 0,
+        "25–50 yr": 0,
+        "50+ yr": 1,
+    }
+    assert [item for item, _ in ranked(lag_stats, "release_lag_spread", "2022")][:2] == ["<1 wk", "1–4 wk"]
+    assert sum(counts(lag_stats, "release_lag_spread", "2020").values()) == 3
+
+
+def test_viewings_before_release_are_listed_apart(lag_stats: ViewingStats) -> None:
+    early = lag_stats.section("before_release")
+    assert early.select("item", "value", "label").rows() == [
+        ("C (2021)", 105.0, "seen 2021-09-03, released 2021-12-17")
+    ]
+    assert ranked(lag_stats, "before_release", "2021") == [("C (2021)", 1)]
+    assert lag_stats.section("before_release", "2022").is_empty()

@@ -2,7 +2,7 @@
 
 from movie_pipeline.stats.compute import compute_stats
 from movie_pipeline.stats.markdown import escape_markdown, summary_markdown
-from movie_pipeline_tests.test_stats.frames import details_frame, diary, entries_frame, film, tmdb
+from movie_pipeline_tests.test_stats.frames import details_frame, diary, entries_frame, film, lag_diary, tmdb
 
 
 def test_all_time_summary() -> None:
@@ -66,3 +66,9 @@ def test_unenriched_summary_has_no_lists() -> None:
         "\n"
         "TMDB details for 0 of 2 films (2 not looked up yet).\n"
     )
+
+
+def test_release_lag_line_when_films_have_release_dates() -> None:
+    # Median 198 days over A, G, B and E (see test_compute); the plain diary has no release dates.
+    assert "Release to first watch: median 7 months over 4 films" in summary_markdown(compute_stats(*lag_diary()))
+    assert "Release to first watch" not in summary_markdown(compute_stats(*diary()))

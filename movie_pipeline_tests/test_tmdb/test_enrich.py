@@ -177,15 +177,18 @@ async def test_failures_after_every_retry_leave_films_pending_and_nothing_cached
     assert (summary.found, summary.pending, healthy.stats.request_count) == (2, 0, 4)
 
 
-async def test_a_search_kept_when_only_the_details_failed(tmp_path):
+async def test_details_that_fail_leave_the_search_unsettled_for_the_next_run(tmp_path):
+    # The choice weighs the winner's details (a short is rarely the film meant), so without them there is no
+    # search outcome to keep: the next run searches again.
     engine = sqlite_engine(tmp_path)
     films = films_frame([("Fight Club", 1999)])
     async with running_standin(StandinOptions(faults=["ok", "500", "500"])) as failing:
         summary = await run(engine, failing, films, max_attempts=2)
     assert summary.pending == 1
+    assert table_count(engine, db.tmdb_search_cache) == 0
     async with running_standin(StandinOptions()) as healthy:
         summary = await run(engine, healthy, films)
-    assert healthy.stats.requests_by_kind() == {"details": 1}
+    assert healthy.stats.requests_by_kind() == {"search": 1, "details": 1}
     assert summary.found == 1
 
 

@@ -5,11 +5,17 @@ import pytest
 from movie_pipeline.tmdb.enrich import enrich_films
 from movie_pipeline.tmdb.matching import (
     ACCEPT_THRESHOLD,
+    DOCUMENTARY_FACTOR,
+    SHORT_FACTOR,
+    Match,
+    acceptable,
     choose_match,
     is_decisive,
     normalize_title,
     rank_candidates,
     score_candidate,
+    shorter_title,
+    weigh_details,
 )
 from movie_pipeline.tmdb.overrides import Overrides
 from movie_pipeline.tmdb.standin import StandinOptions, running_standin
@@ -136,3 +142,55 @@ async def test_labelled_hard_cases_are_all_matched_right(tmp_path):
     assert positives >= 40 and len(cases) - positives >= 10
     assert len(correct) / len(found) == 1.0, wrong  # precision
     assert len(correct) / positives == 1.0, wrong  # recall
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Birdman or (The Unexpected Virtue of Ignorance)", "Birdman"),
+        ("Va Savoir (Who Knows?)", "Va Savoir"),
+        ("(500) Days of Summer", "Days of Summer"),
+        ("Frontier(s)", "Frontier"),
+        ("Fight Club", None),
+        ("(Untitled)", None),
+    ],
+)
+def test_shorter_title_drops_the_parenthetical_part(name, expected):
+    assert shorter_title(name) == expected
+
+
+def test_a_name_with_a_parenthetical_part_matches_the_title_without_it():
+    birdman = corpus_candidate(194662)
+    assert birdman["title"] == "Birdman"
+    full = "Birdman or (The Unexpected Virtue of Ignorance)"
+    assert score_candidate(full, 2014, birdman)[0] == score_candidate("Birdman", 2014, birdman)[0]
+    assert choose_match(full, 2014, [birdman]).tmdb_id == 194662
+
+
+def test_an_exact_title_with_parentheses_still_beats_its_shorter_namesake():
+    exact = {"id": 1, "title": "Aurélia Steiner (Melbourne)", "release_date": "1979-01-01", "vote_count": 5}
+    namesake = {"id": 2, "title": "Aurélia Steiner (Vancouver)", "release_date": "1979-01-01", "vote_count": 5}
+    assert choose_match("Aurélia Steiner (Melbourne)", 1979, [namesake, exact]).tmdb_id == 1
+
+
+def test_details_of_a_short_or_a_documentary_lower_the_score_and_say_why():
+    match = Match(tmdb_id=7, confidence=0.9, reason="'Echo' (2013): title 100%")
+    short = weigh_details(match, {"runtime": 12, "genres": [{"id": 16, "name": "Animation"}]})
+    documentary = weigh_details(match, {"runtime": 90, "genres": [{"id": 99, "name": "Documentary"}]})
+    both = weigh_details(match, {"runtime": 20, "genres": [{"id": 99, "name": "Documentary"}]})
+    assert short.confidence == round(0.9 * SHORT_FACTOR, 4) and "12-minute short" in short.reason
+    assert documentary.confidence == round(0.9 * DOCUMENTARY_FACTOR, 4) and "documentary" in documentary.reason
+    assert both.confidence == round(0.9 * SHORT_FACTOR * DOCUMENTARY_FACTOR, 4)
+    assert max(SHORT_FACTOR, DOCUMENTARY_FACTOR) < 1 - 0.1  # a runner-up within 0.1 of a short or documentary wins
+
+
+def test_a_feature_or_unknown_details_leave_the_score_alone():
+    match = Match(tmdb_id=7, confidence=0.9, reason="r")
+    assert weigh_details(match, {"runtime": 41, "genres": [{"id": 18, "name": "Drama"}]}) == match
+    assert weigh_details(match, {"runtime": 0, "genres": []}) == match  # TMDB's 0: runtime unknown
+    assert weigh_details(match, None) == match
+
+
+def test_acceptable_keeps_the_candidates_at_or_above_the_threshold():
+    ranked = [Match(1, 0.9, ""), Match(2, ACCEPT_THRESHOLD, ""), Match(3, ACCEPT_THRESHOLD - 0.01, "")]
+    assert [match.tmdb_id for match in acceptable(ranked)] == [1, 2]

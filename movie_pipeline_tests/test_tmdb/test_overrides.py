@@ -61,6 +61,7 @@ def test_a_bad_line_is_left_out_and_reported_with_file_line_and_fix(tmp_path, te
     path = write(tmp_path, text + "Kept,2000,77" + "," * (columns - 3) + "\n")
     overrides = read_overrides(path)
     assert [row.tmdb_id for row in overrides.rows] == [77]
+    assert overrides.readable
     [problem] = overrides.problems
     assert problem.line == line
     assert str(problem).startswith(f"{path}, line {line}:")
@@ -71,7 +72,7 @@ def test_a_bad_line_is_left_out_and_reported_with_file_line_and_fix(tmp_path, te
 def test_a_bad_header_leaves_out_every_line(tmp_path):
     path = write(tmp_path, "title,tmdb\nFoo,1\n")
     overrides = read_overrides(path)
-    assert len(overrides) == 0
+    assert len(overrides) == 0 and not overrides.readable
     [problem] = overrides.problems
     assert problem.line == 1
     assert "tmdb_id" in problem.message and "letterboxd_uri or name" in problem.message
@@ -106,7 +107,7 @@ def test_an_unreadable_file_is_a_problem_not_a_failure(tmp_path):
     folder = tmp_path / "overrides.csv"
     folder.mkdir()
     overrides = read_overrides(folder)
-    assert len(overrides) == 0
+    assert len(overrides) == 0 and not overrides.readable
     assert overrides.problems[0].line == 1
 
 

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
             connection_setup_s=args.connection_setup_ms / 1000,
             fault_rates=dict(args.fault_rate),
             seed=args.seed,
+            decoys=args.decoys,
         )
     except ValueError as error:
         sys.exit(str(error))
@@ -103,7 +104,12 @@ def argument_parser() -> argparse.ArgumentParser:
         metavar="FAULT=P",
         help=f"answer this fault with probability P per request, e.g. 500=0.1 (repeatable; one of {sorted(FAULTS)})",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fault and latency draws (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault, latency and decoy draws (default 0)")
+    parser.add_argument(
+        "--decoys",
+        action="store_true",
+        help="give some films a same-title short or documentary and date some a year off (seeded by --seed)",
+    )
     parser.add_argument(
         "--stats-file",
         type=Path,

@@ -22,6 +22,7 @@ from aiohttp.typedefs import Handler
 
 from movie_pipeline.tmdb.standin import payloads, tv
 from movie_pipeline.tmdb.standin.corpus import StandinCorpus
+from movie_pipeline.tmdb.standin.decoys import with_decoys
 
 FAULTS = frozenset({"429", "429-no-retry-after", "500", "503", "hang", "invalid-json", "reset", "reset-mid-body", "ok"})
 SEARCH_ROUTE = "search"
@@ -42,6 +43,7 @@ class StandinOptions:
     faults: list[str] = field(default_factory=list)  # consumed one per request, in arrival order
     fault_rates: dict[str, float] = field(default_factory=dict)  # per-request probability once the script is spent
     seed: int = 0
+    decoys: bool = False  # seeded same-title shorts and documentaries, and dates moved a year (see decoys.py)
 
     def __post_init__(self) -> None:
         unknown = sorted((set(self.faults) | set(self.fault_rates)) - FAULTS)
@@ -193,7 +195,7 @@ def build_app(corpus: StandinCorpus, options: StandinOptions) -> web.Application
     Serve it as running_standin does: access_log=None (request lines can carry api_key) and
     handler_cancellation=True (so a "hang" ends when its client gives up).
     """
-    state = StandinState(corpus, options)
+    state = StandinState(with_decoys(corpus, options.seed).corpus if options.decoys else corpus, options)
     app = web.Application(middlewares=[standin_middleware])
     app[STATE_KEY] = state
     app[STATS_KEY] = state.stats
