@@ -7,7 +7,12 @@ from dagster_celery.cli import get_validated_config
 
 from movie_pipeline.definitions import build_executor, defs
 from movie_pipeline.settings import CELERY_CONFIG_PATH, UnknownExecutor, load_settings
+from movie_pipeline_tests.load_run import LoadPlan
+from movie_pipeline_tests.topology_support import CELERY_WORKERS, dagster_storage_url, run_topology_load
 
+# Two uploads enriching at once, one per worker, each pressing on the cap alone; no faults, so no sweeps: the
+# shared budget is what is under test, and each Celery step pays ~2 s to rebuild the job in its worker.
+TWO_UPLOADS = LoadPlan(exports=2, films_per_export=110, shared_pool=30, shared_per_export=12, fault_rates={})
 BROKER, BACKEND = "redis://broker.example:6379/0", "redis://broker.example:6379/1"
 
 
@@ -49,3 +54,23 @@ def test_a_run_without_the_broker_variable_fails_validation_naming_it(celery_env
 def test_workers_started_from_the_same_file_listen_on_the_executors_broker(celery_environment):
     worker_config = get_validated_config(str(CELERY_CONFIG_PATH))  # what `dagster-celery worker start -y` reads
     assert (worker_config["broker"], worker_config["backend"]) == (BROKER, BACKEND)
+
+
+@pytest.mark.postgres
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_on_celery_every_step_runs_in_a_worker_both_workers_work_and_the_tmdb_budget_holds(
+    tmp_path, new_postgres_database, monkeypatch
+):
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_storage_url(new_postgres_database()))
+    monkeypatch.setenv("MOVIE_PIPELINE_DATABASE_URL", new_postgres_database())
+    run = run_topology_load(tmp_path, TWO_UPLOADS, timeout_s=420, celery=True)
+    print(run.figures.table())
+    assert run.figures.problems() == [], run.figures.table()
+    assert run.placements, "no step events"
+    for step in run.placements:
+        assert step.pid != step.run_worker_pid, step
+        assert step.celery_worker is not None and step.worker_process == step.celery_worker, step
+    assert {step.celery_worker for step in run.placements} == set(CELERY_WORKERS)
+    # Two enrichments at once, one per worker process: the cap held across processes, not just within one.
+    assert run.peak_enrichments == 2, run.peak_enrichments

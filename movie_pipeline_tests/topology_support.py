@@ -131,7 +131,8 @@ class Topology:
 
 @contextlib.contextmanager
 def running_topology(work_dir: Path, env: dict[str, str], celery: bool) -> Iterator[Topology]:
-    """Start the topology (with Redis and two Celery workers when `celery`), wait until it serves, stop it all."""
+    """Start the topology (with Redis and two Celery workers of one pool process each when `celery`), wait until
+    every part serves, and stop it all on leaving."""
     (work_dir / "logs").mkdir()
     group = ProcessGroup(work_dir / "logs")
     topology = Topology(group, webserver_port=free_port(), code_server_port=free_port())
@@ -141,9 +142,16 @@ def running_topology(work_dir: Path, env: dict[str, str], celery: bool) -> Itera
         "MOVIE_PIPELINE_CODE_SERVER_HOST": "127.0.0.1",
         "MOVIE_PIPELINE_CODE_SERVER_PORT": str(topology.code_server_port),
     }
+    # Dagster's schema first, as a deployment's migration job does: processes starting together on an empty
+    # database race to create it (two Celery workers did: "type secondary_indexes already exists").
+    subprocess.run([str(BIN / "dagster"), "instance", "migrate"], env=env, check=True, capture_output=True)
     try:
-        if celery:
-            env = start_celery(group, env, work_dir)
+        redis = start_celery(group, env, work_dir) if celery else None
+        if redis is not None:
+            env = {**env, **celery_environment(redis)}
+            for name in CELERY_WORKERS:  # while the code server loads, not after: both take seconds
+                worker = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-n", name]
+                group.start(f"celery-{name}", [*worker, "-y", str(CELERY_CONFIG_PATH), "--", "--concurrency=1"], env)
         group.start("code-server", code_server_command(topology.code_server_port), env)
         wait_for(lambda: code_server_serves(group, topology.code_server_port), 120, "the code server", every_s=1)
         webserver = [str(BIN / "dagster-webserver"), "-w", str(WORKSPACE), "-h", "127.0.0.1"]
@@ -151,6 +159,8 @@ def running_topology(work_dir: Path, env: dict[str, str], celery: bool) -> Itera
         group.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(WORKSPACE)], env)
         wait_for(topology.location, 120, "the webserver to load the code location", every_s=1)
         wait_for(lambda: topology.healthy_daemons() >= READY_DAEMONS, 120, "the daemon's sensor and run queue")
+        if redis is not None:
+            wait_for(lambda: celery_workers_answering(group, redis) == set(CELERY_WORKERS), 120, "both workers")
         yield topology
     finally:
         group.stop()
@@ -168,30 +178,27 @@ def code_server_serves(group: ProcessGroup, port: int) -> bool:
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
-def start_celery(group: ProcessGroup, env: dict[str, str], work_dir: Path) -> dict[str, str]:
-    """Debian's redis-server on a free port as broker and result backend, and two workers of one pool process each.
-    Returns the environment with MOVIE_PIPELINE_EXECUTOR=celery and the broker's URLs, once both workers answer."""
+def start_celery(group: ProcessGroup, env: dict[str, str], work_dir: Path) -> str:
+    """Debian's redis-server on a free port, with nothing persisted; returns its URL."""
     redis_port, redis_dir = free_port(), work_dir / "redis"
     redis_dir.mkdir()
     redis = ["/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--dir", str(redis_dir)]
     group.start("redis", [*redis, "--save", "", "--appendonly", "no"], env)
-    broker = f"redis://127.0.0.1:{redis_port}"
-    env = {
-        **env,
+    return f"redis://127.0.0.1:{redis_port}"
+
+
+def celery_environment(redis: str) -> dict[str, str]:
+    """Every step a Celery task: broker and result backend in two databases of one Redis."""
+    return {
         "MOVIE_PIPELINE_EXECUTOR": "celery",
-        "MOVIE_PIPELINE_CELERY_BROKER": f"{broker}/0",
-        "MOVIE_PIPELINE_CELERY_BACKEND": f"{broker}/1",
+        "MOVIE_PIPELINE_CELERY_BROKER": f"{redis}/0",
+        "MOVIE_PIPELINE_CELERY_BACKEND": f"{redis}/1",
     }
-    for name in CELERY_WORKERS:
-        worker = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-n", name]
-        group.start(f"celery-{name}", [*worker, "-y", str(CELERY_CONFIG_PATH), "--", "--concurrency=1"], env)
-    wait_for(lambda: celery_workers_answering(group, f"{broker}/0") == set(CELERY_WORKERS), 120, "both workers")
-    return env
 
 
-def celery_workers_answering(group: ProcessGroup, broker: str) -> set[str]:
+def celery_workers_answering(group: ProcessGroup, redis: str) -> set[str]:
     group.assert_running()
-    replies = make_app({"broker": broker}).control.ping(timeout=1)
+    replies = make_app({"broker": celery_environment(redis)["MOVIE_PIPELINE_CELERY_BROKER"]}).control.ping(timeout=1)
     return {node.partition("@")[0] for reply in replies for node in reply}
 
 
