@@ -49,11 +49,7 @@ from movie_pipeline_tests.load_run import (
 BIN = Path(sys.executable).parent
 WORKSPACE = REPO_ROOT / "deploy" / "workspace.yaml"
 LOCATION = "movie_pipeline"
-RUN_START, STEP_START, ENGINE_EVENT = (
-    dg.DagsterEventType.RUN_START,
-    dg.DagsterEventType.STEP_START,
-    dg.DagsterEventType.ENGINE_EVENT,
-)
+EventType = dg.DagsterEventType
 CELERY_WORKERS = ("alpha", "beta")
 READY_DAEMONS = {"SENSOR", "QUEUED_RUN_COORDINATOR"}  # what a drop needs: its sensor and the run queue
 INSTANCE = """{ instance { runQueuingSupported runQueueConfig { maxConcurrentRuns }
@@ -294,28 +290,25 @@ def step_placements(home: Path, runs: list[dict], group: ProcessGroup) -> list[S
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for run in runs:
             events = [entry.dagster_event for entry in instance.all_logs(run["runId"]) if entry.dagster_event]
-            run_worker = next(
-                (event.pid for event in events if event.event_type == dg.DagsterEventType.RUN_START), None
-            )
-            celery_workers = {
-                event.step_key: str(event.event_specific_data.metadata["Celery worker"].value)  # type: ignore[union-attr]
+            run_worker = next((event.pid for event in events if event.event_type == EventType.RUN_START), None)
+            named = celery_workers_by_step(events)
+            placements += [
+                StepPlacement(
+                    run["runId"], step, event.pid, run_worker, named.get(step), worker_holding(event.pid, workers)
+                )
                 for event in events
-                if event.event_type == ENGINE_EVENT and "in celery worker" in (event.message or "")
-            }
-            for event in events:
-                if event.event_type == STEP_START and event.pid is not None:
-                    worker = celery_workers.get(event.step_key)
-                    placements.append(
-                        StepPlacement(
-                            run["runId"],
-                            str(event.step_key),
-                            event.pid,
-                            run_worker,
-                            worker.partition("@")[0] if worker else None,
-                            worker_holding(event.pid, workers),
-                        )
-                    )
+                if event.event_type == EventType.STEP_START and event.pid is not None and (step := event.step_key)
+            ]
     return placements
+
+
+def celery_workers_by_step(events: list[dg.DagsterEvent]) -> dict[str, str]:
+    """Step key -> worker name ("alpha" of "alpha@host"), from the engine event the Celery task reports first."""
+    return {
+        str(event.step_key): str(event.engine_event_data.metadata["Celery worker"].value).partition("@")[0]
+        for event in events
+        if event.event_type == EventType.ENGINE_EVENT and "in celery worker" in (event.message or "")
+    }
 
 
 def worker_holding(pid: int, workers: dict[str, int]) -> str | None:
