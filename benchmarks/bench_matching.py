@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import measure  # noqa: F401 (it puts the repo root, and so movie_pipeline_tests, on sys.path)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # main when this benchmark was written: the matcher of issue 10's report (492 of 498).
 BEFORE_COMMIT = "98fcef2"
