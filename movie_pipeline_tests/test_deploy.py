@@ -82,7 +82,7 @@ def test_the_launcher_keeps_a_local_instances_own_run_coordinator(tmp_path):
     )
     bring_instance_config_up_to_date(tmp_path / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        assert type(instance.run_coordinator).__name__ == "DefaultRunCoordinator"
+        assert not isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         assert_recovers_dead_runs(instance)
 
 
