@@ -1,7 +1,7 @@
 """Drop to stats: how long a user waits from dropping an export into uploads/ until movie_stats is materialized,
 in a real `dagster dev`, beside a baseline checkout measured at the same time. Printed as a table.
 
-    .venv/bin/python benchmarks/bench_latency.py                      # ~20 min on 2 cores, so not in `make bench`
+    .venv/bin/python benchmarks/bench_latency.py                      # ~30 min on 2 cores, so not in `make bench`
     .venv/bin/python benchmarks/bench_latency.py --baseline-ref main --drops 5 --json out.json
 
 Two `dagster dev`s run side by side, each with its own DAGSTER_HOME (holding the dagster.yaml that its own
