@@ -1,6 +1,7 @@
 """A real `dagster dev` (webserver + daemon + code server) in its own process group, and GraphQL helpers.
 
-Shared by the end-to-end tests: start it with a temp DAGSTER_HOME and a free port, stop the whole tree. The kill
+Shared by the end-to-end tests and benchmarks/bench_latency.py (which runs one from another checkout, repo_root):
+start it with a temp DAGSTER_HOME and a free port, stop the whole tree. The kill
 tests also SIGKILL one run worker, or the whole group, and start a new `dagster dev` on the same DAGSTER_HOME."""
 
 import contextlib
@@ -24,7 +25,7 @@ def free_port() -> int:
 
 
 class DagsterDev:
-    def __init__(self, env: dict[str, str], log_path: Path, niceness: int = 0):
+    def __init__(self, env: dict[str, str], log_path: Path, niceness: int = 0, repo_root: Path = REPO_ROOT):
         self.port = free_port()
         self.log = log_path.open("wb")
         dagster = Path(sys.executable).parent / "dagster"
@@ -32,7 +33,7 @@ class DagsterDev:
             str(dagster),
             "dev",
             "-w",
-            str(REPO_ROOT / "workspace.yaml"),
+            str(repo_root / "workspace.yaml"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -40,7 +41,7 @@ class DagsterDev:
         ]
         self.process = subprocess.Popen(
             ["nice", "-n", str(niceness), *command] if niceness else command,
-            cwd=REPO_ROOT,
+            cwd=repo_root,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

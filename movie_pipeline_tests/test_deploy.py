@@ -68,6 +68,24 @@ def test_the_launcher_brings_an_existing_local_instance_up_to_date_keeping_the_o
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 3
 
 
+def test_the_launchers_local_instance_dequeues_every_second_and_ticks_sensors_on_threads(tmp_path):
+    bring_instance_config_up_to_date(tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
+        assert instance.get_settings("sensors")["use_threads"] is True
+
+
+def test_the_launcher_keeps_a_local_instances_own_run_coordinator(tmp_path):
+    (tmp_path / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
+    )
+    bring_instance_config_up_to_date(tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert not isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+        assert_recovers_dead_runs(instance)
+
+
 def test_the_launcher_leaves_an_operators_dagster_home_alone(tmp_path, monkeypatch):
     operator_config = "telemetry:\n  enabled: true\n"
     (tmp_path / "dagster.yaml").write_text(operator_config)

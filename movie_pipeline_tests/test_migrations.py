@@ -2,6 +2,8 @@
 an empty one is built to the live schema, and processes racing on first use end with one schema."""
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -14,6 +16,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from filelock import FileLock
 from sqlalchemy import (
     Boolean,
@@ -32,6 +35,7 @@ from movie_pipeline import database as db
 from movie_pipeline.migrations import (
     BASELINE,
     alembic_config,
+    head_revisions,
     migration_lock_path,
     upgrade_to_head,
 )
@@ -271,3 +275,19 @@ def test_a_database_at_head_is_checked_without_waiting_for_the_lock(tmp_path):
         checker.join(timeout=10)
         assert not checker.is_alive()
     engine.dispose()
+
+
+def test_the_heads_read_without_alembic_are_alembics():
+    assert head_revisions() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads()) == {HEAD}
+
+
+def test_a_process_on_a_database_at_head_never_imports_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'films.db'}"
+    db.make_engine(url).dispose()
+    # What a run worker does before its first step: load the code location, then make the film database's engine.
+    probe = (
+        "import sys; import movie_pipeline.definitions; from movie_pipeline import database as db; "
+        f"db.make_engine({url!r}); print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import stat
+import struct
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ HASH_CHUNK_BYTES = 1024 * 1024
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # No file is this long, so a link's record in a folder hash never reads like a file's.
 _LINK_LENGTH_MARKER = (2**64 - 1).to_bytes(8, "big")
+
+# A zip ends in its end-of-central-directory record (22 bytes, then a comment of up to 64 KiB), written last.
+_END_RECORD = struct.Struct("<4s4x2xHIIH")  # signature, entries, directory size, directory offset, comment length
+_END_RECORD_SIGNATURE = b"PK\x05\x06"
+_DIRECTORY_ENTRY_SIGNATURE = b"PK\x01\x02"
+_MAX_ZIP_COMMENT = 0xFFFF
 
 _UNSAFE_RUN = re.compile(r"[^a-z0-9_]+")
 _SEPARATOR_RUN = re.compile(r"[-_]{2,}")
@@ -117,6 +124,45 @@ def content_sha256(path: Path) -> str:
 def upload_key(path: Path) -> str:
     """The dynamic partition key of an upload: `<safe name>-<first 12 hex of its SHA-256>`."""
     return f"{safe_name(path)}-{content_sha256(path)[:HASH_CHARS]}"
+
+
+def zip_directory_is_whole(path: Path) -> bool:
+    """Whether a zip file ends in its end record and the central directory that record describes lies whole
+    right before it: what a zip written front to back has only once its last byte is there.
+
+    Reads only the tail and the directory's first bytes. A zip64 or self-extracting zip (whose offsets are
+    not plain) counts as not whole, so it waits for the sensor's stability rule like any other file."""
+    descriptor = os.open(path, _OPEN_FLAGS)
+    try:
+        status = os.fstat(descriptor)
+        size = status.st_size
+        if not stat.S_ISREG(status.st_mode) or size < _END_RECORD.size:
+            return False
+        tail_start = max(0, size - _END_RECORD.size - _MAX_ZIP_COMMENT)
+        tail = os.pread(descriptor, size - tail_start, tail_start)
+        end = _end_record_at(tail)
+        if end is None:
+            return False
+        entries, directory_size, directory_offset = (int(field) for field in _END_RECORD.unpack_from(tail, end)[1:4])
+        if directory_offset + directory_size != tail_start + end:
+            return False
+        if entries == 0:
+            return directory_size == 0
+        return os.pread(descriptor, 4, directory_offset) == _DIRECTORY_ENTRY_SIGNATURE
+    finally:
+        os.close(descriptor)
+
+
+def _end_record_at(tail: bytes) -> int | None:
+    """Where in `tail` the end record starts whose comment runs exactly to the end, if any."""
+    start = tail.rfind(_END_RECORD_SIGNATURE)
+    while start >= 0:
+        if start + _END_RECORD.size <= len(tail):
+            comment_length = _END_RECORD.unpack_from(tail, start)[4]
+            if start + _END_RECORD.size + comment_length == len(tail):
+                return start
+        start = tail.rfind(_END_RECORD_SIGNATURE, 0, start)
+    return None
 
 
 def find_upload(uploads_dir: Path, key: str) -> Path:

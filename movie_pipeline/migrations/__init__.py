@@ -4,30 +4,38 @@ An empty database is built by the revisions. One made by `metadata.create_all` b
 baseline's tables but no `alembic_version`: it is stamped as the baseline, then upgraded like any other.
 Runs and sensor ticks start in parallel, so the upgrade runs under a lock: a file beside a SQLite database, an
 advisory lock in PostgreSQL.
+
+A database already at head is told apart without Alembic: it and Mako are a quarter of what a run worker imports
+beyond Dagster before its first step, and every run worker makes an engine. Alembic is imported only to migrate.
 """
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from filelock import FileLock
-from sqlalchemy import func, inspect, select
+from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 BASELINE = "0001_baseline"
 # Every film database has had this table since the first release; its presence tells a pre-migration database.
 _BASELINE_MARKER_TABLE = "uploads"
+VERSIONS = Path(__file__).parent / "versions"
+_VERSION_TABLE = table("alembic_version", column("version_num"))  # Alembic's own table, as Alembic names it
 # Any fixed 64-bit number ("movie" in ASCII, then 01): every process migrating a PostgreSQL film database takes it.
 _ADVISORY_LOCK_KEY = 0x6D6F766965_01
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None) -> "Config":
     """The revisions inside the package, so an installed copy finds them without alembic.ini."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "movie_pipeline:migrations")
     config.attributes["connection"] = connection
@@ -35,8 +43,23 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 @cache
-def _head_revisions() -> frozenset[str]:
-    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+def head_revisions() -> frozenset[str]:
+    """The revisions no other revision builds on, read from the `revision` and `down_revision` lines of versions/."""
+    revisions: set[str] = set()
+    built_on: set[str] = set()
+    for script in VERSIONS.glob("*.py"):
+        for statement in ast.parse(script.read_text(encoding="utf-8")).body:
+            if not isinstance(statement, ast.Assign):  # script.py.mako writes `revision = "..."`
+                continue
+            target = statement.targets[0]
+            if not (isinstance(target, ast.Name) and target.id in ("revision", "down_revision")):
+                continue
+            value = ast.literal_eval(statement.value)  # a string, None, or a tuple of strings for a merge
+            if target.id == "revision":
+                revisions.add(value)
+            elif value is not None:
+                built_on.update([value] if isinstance(value, str) else value)
+    return frozenset(revisions - built_on)
 
 
 def upgrade_to_head(engine: Engine) -> None:
@@ -45,6 +68,8 @@ def upgrade_to_head(engine: Engine) -> None:
     with engine.connect() as conn:
         if _is_at_head(conn):
             return
+    from alembic import command
+
     with _migration_lock(engine) as conn:
         if _is_at_head(conn):  # another process migrated while we waited
             return
@@ -53,14 +78,18 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(alembic_config(conn), "head")
 
 
+def _current_revisions(conn: Connection) -> set[str]:
+    if not inspect(conn).has_table(_VERSION_TABLE.name):
+        return set()
+    return set(conn.scalars(select(_VERSION_TABLE.c.version_num)))
+
+
 def _is_at_head(conn: Connection) -> bool:
-    return set(MigrationContext.configure(conn).get_current_heads()) == _head_revisions()
+    return _current_revisions(conn) == head_revisions()
 
 
 def _made_before_migrations(conn: Connection) -> bool:
-    return MigrationContext.configure(conn).get_current_revision() is None and inspect(conn).has_table(
-        _BASELINE_MARKER_TABLE
-    )
+    return not _current_revisions(conn) and inspect(conn).has_table(_BASELINE_MARKER_TABLE)
 
 
 @contextmanager

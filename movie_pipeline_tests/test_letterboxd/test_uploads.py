@@ -1,10 +1,12 @@
 """Upload identity: keys from content, safe names, finding an upload again by its key."""
 
 import hashlib
+import io
 import os
 import re
 import shutil
 import socket
+import zipfile
 
 import pytest
 
@@ -19,6 +21,7 @@ from movie_pipeline.letterboxd.uploads import (
     upload_entries,
     upload_key,
     visible_files,
+    zip_directory_is_whole,
 )
 from movie_pipeline_tests.test_letterboxd.real_exports import upload_path
 
@@ -273,3 +276,52 @@ def test_find_upload_passes_over_entries_that_are_not_uploads(tmp_path):
     shutil.copy(upload_path("extratone") / "diary.csv", real)
 
     assert find_upload(tmp_path, "diary-" + hashlib.sha256(real.read_bytes()).hexdigest()[:12]) == real
+
+
+def zip_bytes(members: dict[str, bytes], comment: bytes = b"") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        upload_path("choicehoney-zip").read_bytes(),
+        zip_bytes({}),
+        zip_bytes({"diary.csv": b"Date,Name\n"}, comment=b"dropped again"),
+    ],
+    ids=["real export", "empty zip", "zip with a comment"],
+)
+def test_a_written_zip_has_a_whole_directory(tmp_path, content):
+    (tmp_path / "export.zip").write_bytes(content)
+    assert zipfile.ZipFile(tmp_path / "export.zip").testzip() is None  # what the reader will open
+    assert zip_directory_is_whole(tmp_path / "export.zip")
+
+
+def test_no_prefix_of_a_zip_has_a_whole_directory(tmp_path):
+    content = upload_path("choicehoney-zip").read_bytes()
+    # Every cut in the central directory and end record, and every 97th byte before them.
+    cuts = sorted({*range(0, len(content), 97), *range(max(0, len(content) - 3000), len(content))})
+    whole = []
+    for cut in cuts:
+        (tmp_path / "export.zip").write_bytes(content[:cut])
+        if zip_directory_is_whole(tmp_path / "export.zip"):
+            whole.append(cut)
+    assert whole == []
+
+
+def test_a_zip_with_bytes_after_its_end_record_is_not_whole(tmp_path):
+    (tmp_path / "export.zip").write_bytes(upload_path("choicehoney-zip").read_bytes() + b"PK\x03\x04 more")
+    assert not zip_directory_is_whole(tmp_path / "export.zip")
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_or_folder_named_zip_is_not_whole_and_does_not_block(tmp_path):
+    os.mkfifo(tmp_path / "pipe.zip")
+    (tmp_path / "folder.zip").mkdir()
+    assert not zip_directory_is_whole(tmp_path / "pipe.zip")
+    assert not zip_directory_is_whole(tmp_path / "folder.zip")

@@ -1,6 +1,7 @@
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -51,16 +52,49 @@ def test_a_half_written_file_waits_until_it_stops_changing(ticks, data_dir):
     assert ticks.requested(ticks.tick()) == [expected_key("diary", dropped)]
 
 
+def written_minutes_ago(path: Path) -> Path:
+    an_hour_ago_ns = time.time_ns() - 3600 * 10**9
+    os.utime(path, ns=(an_hour_ago_ns, an_hour_ago_ns))
+    return path
+
+
+def test_a_whole_zip_untouched_for_two_seconds_runs_at_first_sight(ticks, data_dir):
+    dropped = written_minutes_ago(Path(shutil.copyfile(ZIP, data_dir / "uploads" / ZIP.name)))
+    assert ticks.requested(ticks.tick()) == [expected_key("letterboxd-choicehoney-2026-01-02", dropped)]
+    assert ticks.requested(ticks.tick()) == []
+
+
+def test_a_zip_written_just_now_waits_for_the_next_tick(ticks, data_dir):
+    dropped = data_dir / "uploads" / ZIP.name
+    dropped.write_bytes(ZIP.read_bytes())
+    os.utime(dropped, ns=(time.time_ns(), time.time_ns()))  # its writer may not be done: no quiet time yet
+    first = ticks.tick()
+    assert ticks.requested(first) == []
+    assert "waiting to settle" in first.skip_reason.skip_message
+    assert ticks.requested(ticks.tick()) == [expected_key("letterboxd-choicehoney-2026-01-02", dropped)]
+
+
+def test_a_half_written_zip_is_not_taken_at_first_sight_however_old(ticks, data_dir):
+    dropped = data_dir / "uploads" / ZIP.name
+    content = ZIP.read_bytes()
+    dropped.write_bytes(content[: len(content) - 100])  # all but the end of its central directory
+    written_minutes_ago(dropped)
+    assert ticks.requested(ticks.tick()) == []
+
+    with dropped.open("ab") as stream:
+        stream.write(content[len(content) - 100 :])
+    written_minutes_ago(dropped)
+    assert ticks.requested(ticks.tick()) == [expected_key("letterboxd-choicehoney-2026-01-02", ZIP)]
+
+
 def test_the_same_bytes_dropped_twice_make_one_partition(ticks, data_dir):
-    shutil.copyfile(ZIP, data_dir / "uploads" / ZIP.name)
-    shutil.copyfile(ZIP, data_dir / "uploads" / "copy of my export.zip")
-    ticks.tick()
+    written_minutes_ago(Path(shutil.copyfile(ZIP, data_dir / "uploads" / ZIP.name)))
+    written_minutes_ago(Path(shutil.copyfile(ZIP, data_dir / "uploads" / "copy of my export.zip")))
     (requested,) = ticks.requested(ticks.tick())
     assert requested in (expected_key("letterboxd-choicehoney-2026-01-02", ZIP), expected_key("copy-of-my-export", ZIP))
     assert len(ticks.instance.get_dynamic_partitions(uploads_partitions.name)) == 1
 
-    shutil.copyfile(ZIP, data_dir / "uploads" / "third.zip")
-    ticks.tick()
+    written_minutes_ago(Path(shutil.copyfile(ZIP, data_dir / "uploads" / "third.zip")))
     assert ticks.requested(ticks.tick()) == []
     assert len(ticks.instance.get_dynamic_partitions(uploads_partitions.name)) == 1
 
@@ -113,7 +147,7 @@ def test_a_file_changed_after_registration_is_a_new_upload(ticks, data_dir):
 
 def test_settled_uploads_forgets_paths_that_disappeared():
     cursor = UploadCursor(seen={"a.csv": (1, 1, 1)}, registered={"a.csv": (1, 1, 1), "gone.csv": (2, 2, 1)})
-    settled, next_cursor = settled_uploads(cursor, {"a.csv": (1, 1, 1), "b.csv": (3, 3, 1)})
+    settled, next_cursor = settled_uploads(cursor, {"a.csv": (1, 1, 1), "b.csv": (3, 3, 1)}, set())
     assert settled == []
     assert next_cursor.registered == {"a.csv": (1, 1, 1)}
     assert UploadCursor.parse(next_cursor.dumps()) == next_cursor
