@@ -89,32 +89,42 @@ def run_status(dev: DagsterDev, run_id: str) -> str:
     return dev.graphql(query)["runOrError"]["status"]
 
 
-def backfill_runs(dev: DagsterDev, backfill_id: str) -> dict[str, dict]:
-    """The backfill's runs by partition."""
+def finished_backfill_runs(dev: DagsterDev, backfill_id: str, partitions: list[str]) -> dict[str, dict] | None:
+    """The backfill's runs by partition, once there is a finished one for each partition."""
     runs = dev.graphql(RUNS)["runsOrError"]["results"]
     tagged = [r for r in runs if {"key": "dagster/backfill", "value": backfill_id} in r["tags"]]
-    return {partition_of(r) or "": r for r in tagged}
+    finished = {partition_of(r) or "": r for r in tagged if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")}
+    return finished if sorted(finished) == sorted(partitions) else None
 
 
-def encloses(outer: FloatRect | None, inner: FloatRect | None) -> bool:
-    if outer is None or inner is None:
+def encloses(outer: FloatRect, inner: FloatRect | None) -> bool:
+    if inner is None:
         return False
     horizontally = outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"]
     vertically = outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
     return horizontally and vertically
 
 
-def check_asset_graph(page: Page) -> None:
-    """Every asset is drawn inside the box of its group."""
+def around(boxes: list[FloatRect], margin: float) -> FloatRect:
+    left, top = min(b["x"] for b in boxes) - margin, min(b["y"] for b in boxes) - margin
+    right = max(b["x"] + b["width"] for b in boxes) + margin
+    bottom = max(b["y"] + b["height"] for b in boxes) + margin
+    return {"x": left, "y": top, "width": right - left, "height": bottom - top}
+
+
+def check_asset_graph(page: Page, screenshot: str) -> None:
+    """Every asset is drawn inside the box of its group; the screenshot shows just the groups."""
     groups = asset_groups()
     expanded = ",".join(f"global@global:{group}" for group in sorted(set(groups.values())))
     page.goto(f"/asset-groups?expanded={expanded}")
+    group_boxes: list[FloatRect] = []
     for asset, group in groups.items():
         name = page.get_by_text(asset, exact=True)
         expect(name).to_be_visible()
         group_box = page.locator("foreignObject.group").filter(has_text=re.compile(rf"^{group}$")).bounding_box()
-        assert encloses(group_box, name.bounding_box()), f"{asset} is not drawn inside group {group}"
-    page.screenshot(path=SCREENSHOTS / "asset_graph.png")
+        assert group_box and encloses(group_box, name.bounding_box()), f"{asset} is not drawn inside group {group}"
+        group_boxes.append(group_box)
+    page.screenshot(path=SCREENSHOTS / screenshot, clip=around(group_boxes, margin=24))
 
 
 def choose_partitions(page: Page, dialog: Locator, keys: list[str]) -> None:
@@ -152,7 +162,8 @@ def backfill_from_catalog(page: Page, assets: list[str], partitions: list[str]) 
 
 
 def test_the_ui_shows_the_graph_materializes_backfills_and_shows_enrichment_logs(tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
     with running_dagster_dev(tmp_path) as (dev, data_dir), sync_playwright() as playwright:
         for name in UPLOADS:
             shutil.copytree(LETTERBOXD / name, data_dir / "uploads" / name)
@@ -160,7 +171,7 @@ def test_the_ui_shows_the_graph_materializes_backfills_and_shows_enrichment_logs
         try:
             with browser_page(browser, f"http://127.0.0.1:{dev.port}") as page:
                 page.set_default_timeout(30_000)
-                check_asset_graph(page)
+                check_asset_graph(page, "asset_graph.png")
                 keys = wait_for(lambda: upload_runs_succeeded(dev), 180, "upload_sensor's runs of both exports")
 
                 run_id = materialize_from_asset_page(page, "raw_diary", keys["quetzle-2016"])
@@ -172,20 +183,24 @@ def test_the_ui_shows_the_graph_materializes_backfills_and_shows_enrichment_logs
                 partitions = [keys[name] for name in UPLOADS]
                 backfill_id = backfill_from_catalog(page, ["enriched_movies", "movie_stats"], partitions)
                 page.goto(f"/runs/b/{backfill_id}")
-                expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible(timeout=UI_TIMEOUT_MS)
+                # One progress row per asset; "Succeeded" alone would also match a column header.
+                done = page.get_by_text("100% completed", exact=True)
+                expect(done).to_have_count(2, timeout=UI_TIMEOUT_MS)
                 page.screenshot(path=SCREENSHOTS / "backfill.png")
-                runs = backfill_runs(dev, backfill_id)
-                assert sorted(runs) == sorted(partitions)
+                runs = wait_for(lambda: finished_backfill_runs(dev, backfill_id, partitions), 60, "the backfill's runs")
                 assert {r["status"] for r in runs.values()} == {"SUCCESS"}
 
                 # The upload runs enriched every film already, so the backfill finds them all in the database.
                 films = distinct_films(LETTERBOXD / "melvincarvalho")
                 page.goto(f"/runs/{runs[keys['melvincarvalho']]['runId']}")
-                page.get_by_placeholder("Filter…").fill("TMDB")
+                page.get_by_placeholder("Filter…").fill("films")
                 progress = f"{films} films: {films} known from the database, 0 to look up on TMDB"
                 expect(page.get_by_text(progress, exact=True)).to_be_visible()
                 summary = rf"^{films} films in [0-9.]+ s: .*; 0 TMDB requests, 0 retries, {films} from the database$"
                 expect(page.get_by_text(re.compile(summary))).to_be_visible()
+                page.get_by_text(progress, exact=True).scroll_into_view_if_needed()
                 page.screenshot(path=SCREENSHOTS / "run_logs.png")
+
+                check_asset_graph(page, "asset_graph_materialized.png")
         finally:
             browser.close()
