@@ -69,8 +69,7 @@ def browser_page(browser: Browser, base_url: str) -> Iterator[Page]:
         page.close()
 
 
-def asset_groups() -> dict[str, str]:
-    return {spec.key.to_user_string(): spec.group_name or "default" for spec in defs.resolve_all_asset_specs()}
+ASSET_SPECS = defs.resolve_all_asset_specs()
 
 
 def upload_runs_succeeded(dev: DagsterDev) -> dict[str, str] | None:
@@ -112,9 +111,9 @@ def around(boxes: list[FloatRect], margin: float) -> FloatRect:
     return {"x": left, "y": top, "width": right - left, "height": bottom - top}
 
 
-def check_asset_graph(page: Page, screenshot: str) -> None:
-    """Every asset is drawn inside the box of its group; the screenshot shows just the groups."""
-    groups = asset_groups()
+def check_asset_graph(page: Page) -> FloatRect:
+    """Every asset is drawn inside the box of its group; the area of the groups."""
+    groups = {spec.key.to_user_string(): spec.group_name or "default" for spec in ASSET_SPECS}
     expanded = ",".join(f"global@global:{group}" for group in sorted(set(groups.values())))
     page.goto(f"/asset-groups?expanded={expanded}")
     group_boxes: list[FloatRect] = []
@@ -124,7 +123,7 @@ def check_asset_graph(page: Page, screenshot: str) -> None:
         group_box = page.locator("foreignObject.group").filter(has_text=re.compile(rf"^{group}$")).bounding_box()
         assert group_box and encloses(group_box, name.bounding_box()), f"{asset} is not drawn inside group {group}"
         group_boxes.append(group_box)
-    page.screenshot(path=SCREENSHOTS / screenshot, clip=around(group_boxes, margin=24))
+    return around(group_boxes, margin=24)
 
 
 def choose_partitions(page: Page, dialog: Locator, keys: list[str]) -> None:
@@ -171,7 +170,7 @@ def test_the_ui_shows_the_graph_materializes_backfills_and_shows_enrichment_logs
         try:
             with browser_page(browser, f"http://127.0.0.1:{dev.port}") as page:
                 page.set_default_timeout(30_000)
-                check_asset_graph(page, "asset_graph.png")
+                page.screenshot(path=SCREENSHOTS / "asset_graph.png", clip=check_asset_graph(page))
                 keys = wait_for(lambda: upload_runs_succeeded(dev), 180, "upload_sensor's runs of both exports")
 
                 run_id = materialize_from_asset_page(page, "raw_diary", keys["quetzle-2016"])
@@ -201,6 +200,11 @@ def test_the_ui_shows_the_graph_materializes_backfills_and_shows_enrichment_logs
                 page.get_by_text(progress, exact=True).scroll_into_view_if_needed()
                 page.screenshot(path=SCREENSHOTS / "run_logs.png")
 
-                check_asset_graph(page, "asset_graph_materialized.png")
+                # Wide enough for the graph to draw each asset's details, such as how full its partitions are.
+                page.set_viewport_size({"width": 2200, "height": 700})
+                groups_area = check_asset_graph(page)
+                partitioned = sum(spec.partitions_def is not None for spec in ASSET_SPECS)
+                expect(page.get_by_text("100% filled", exact=True)).to_have_count(partitioned)
+                page.screenshot(path=SCREENSHOTS / "asset_graph_materialized.png", clip=groups_area)
         finally:
             browser.close()
