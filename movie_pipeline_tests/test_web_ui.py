@@ -26,7 +26,8 @@ TOKEN = "web-ui-token"
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO_ROOT / "artifacts" / "web_ui"
 UPLOADS = ("melvincarvalho", "quetzle-2016")
-# The UI updates over its websocket; a run on this shared 2-core machine can take a minute to start and finish.
+ASSET_SPECS = defs.resolve_all_asset_specs()
+# The UI updates over its websocket; on a loaded machine a run can take a minute to start and finish.
 UI_TIMEOUT_MS = 150_000
 
 
@@ -67,9 +68,6 @@ def browser_page(browser: Browser, base_url: str) -> Iterator[Page]:
         raise
     finally:
         page.close()
-
-
-ASSET_SPECS = defs.resolve_all_asset_specs()
 
 
 def upload_runs_succeeded(dev: DagsterDev) -> dict[str, str] | None:
