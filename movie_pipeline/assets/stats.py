@@ -57,11 +57,15 @@ def film_details_query(upload: str):
 
 
 # Like AutomationCondition.eager(), minus "no dependency missing": a failed upload has no movie_stats
-# partition, and must not keep everyone else's stats from updating.
+# partition, and must not keep everyone else's stats from updating. And handled means requested with no upload
+# changed since: a run's own materialization, or its request, must not swallow a change that may have landed after
+# the run read the stats.
+_CHANGED = dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()
+_HANDLED = (
+    dg.AutomationCondition.newly_requested() & ~dg.AutomationCondition.any_deps_updated()
+) | dg.AutomationCondition.initial_evaluation()
 ANY_UPLOAD_UPDATED = (
-    (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
+    _CHANGED.since(_HANDLED) & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
 ).with_label("any upload's stats updated")
 
 
