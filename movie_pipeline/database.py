@@ -227,8 +227,8 @@ run_heartbeats = Table(
 tmdb_start_schedule = Table(
     "tmdb_start_schedule",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one schedule for the deployment
-    Column("next_start", Float, nullable=False),  # the earliest moment the next request may start
+    Column("id", Integer, primary_key=True, autoincrement=False),  # start slots 1..TMDB_MAX_RATE; row 1 is the lock
+    Column("next_start", Float, nullable=False),  # the earliest moment this slot may start a request again
 )
 
 tmdb_connection_leases = Table(

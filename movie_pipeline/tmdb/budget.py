@@ -4,10 +4,13 @@ TMDB limits a key's rate and an IP's connections, whatever runs the clients: upl
 runs, backfills, the refresh. So every RateLimitedTmdbClient takes its starts and its connections from one
 BudgetStore: the film database, which every run reaches on any Dagster instance, or memory for a lone process.
 
-Starts: the store keeps the next free start (wall clock, time.time(), one clock for every process of the host). A
-client reserves, in one short transaction, as many starts as it has requests waiting right now, spaced
-(1 s + START_GUARD_S) / max_rate apart, and each request sleeps until its own. A request that wakes too late gives
-its start up and takes a new one, so the spacing holds at TMDB too. A Retry-After holds back every client's starts.
+Starts: the store keeps max_rate start slots (wall clock, time.time(), one clock for every process of the host),
+each holding the moment it is free again: START_WINDOW_S after its last start. A client reserves, in one short
+transaction, a start for each request it has waiting right now, on the slots free soonest, and each request sleeps
+until its own. No slot starts twice within START_WINDOW_S, so at most max_rate requests start in any window of that
+length: requests go at once while the window is far from full, and wait only when it is full (no fixed spacing). A
+request that wakes too late gives its start up and takes a new one, so the window holds at TMDB too. A Retry-After
+holds back every slot of every client.
 
 Connections: each live client holds a lease (connections, wanted, expiry) renewed every LEASE_RENEW_S; the leases
 sum to at most the limit, split max-min fairly, so runs started together also finish together. A client over its
@@ -16,6 +19,7 @@ they are closed. A dead client's lease expires by itself.
 """
 
 import asyncio
+import heapq
 import os
 import socket
 import threading
@@ -33,10 +37,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from movie_pipeline import database as db
 
 # Our start and the server's receipt differ by scheduling, connection setup and transport (tens of milliseconds on
-# a loaded host: at 40 ms, 20 uploads on 2 cores still put 42 requests in one second at the server); spacing
-# starts (1 s + this) / max_rate apart keeps any max_rate + 1 of them more than a second apart on its clock too.
+# a loaded host: at 40 ms, 20 uploads on 2 cores still put 42 requests in one second at the server); keeping any
+# max_rate + 1 starts (1 s + this) apart keeps them more than a second apart on the server's clock too.
 START_GUARD_S = 0.06
-# A request sent later than this after its start could land closer than the spacing to the next one.
+START_WINDOW_S = 1.0 + START_GUARD_S
+# A request sent later than this after its start could land inside the window of a later one.
 LATE_START_S = 0.015
 LEASE_RENEW_S = 0.5
 LEASE_TTL_S = 10.0  # a client that stops renewing (killed, frozen) frees its connections after this
@@ -66,6 +71,25 @@ def fair_shares(limit: int, wanted: Mapping[str, int]) -> dict[str, int]:
     return shares
 
 
+def reserve_on_slots(
+    free_at: Mapping[int, float], count: int, max_rate: int, now: float
+) -> tuple[list[float], dict[int, float]]:
+    """`count` starts on slots 1..max_rate, each taken when it is free (`free_at`; a slot never used is free) and free
+    again START_WINDOW_S later: the starts in order, and the new free moment of every slot taken or never seen
+    before, so that a store keeps all max_rate of them (and a hold reaches each)."""
+    slots = [(free_at.get(slot, 0.0), slot) for slot in range(1, max_rate + 1)]
+    heapq.heapify(slots)
+    starts: list[float] = []
+    changed = {slot: free for free, slot in slots if slot not in free_at}
+    for _ in range(count):
+        free, slot = heapq.heappop(slots)
+        start = max(free, now)  # never earlier than the one before: the heap gives free moments in order
+        starts.append(start)
+        changed[slot] = start + START_WINDOW_S
+        heapq.heappush(slots, (changed[slot], slot))
+    return starts, changed
+
+
 def grant(holder: str, wanted: int, limit: int, others: Mapping[str, Lease]) -> int:
     """What `holder` may hold now: its fair share, less whatever others still hold above theirs."""
     share = fair_shares(limit, {**{name: lease.wanted for name, lease in others.items()}, holder: wanted})[holder]
@@ -76,8 +100,8 @@ class BudgetStore(ABC):
     """Where the deployment's budget is kept. Each method is one short, serialized step; call it off the event loop."""
 
     @abstractmethod
-    def reserve_starts(self, count: int, spacing_s: float) -> float:
-        """Reserve `count` starts `spacing_s` apart; the first of them (the others follow it)."""
+    def reserve_starts(self, count: int, max_rate: int) -> list[float]:
+        """Reserve `count` starts, at most `max_rate` of them in any START_WINDOW_S; their moments, in order."""
 
     @abstractmethod
     def hold_starts_until(self, moment: float) -> None:
@@ -97,18 +121,18 @@ class InProcessBudgetStore(BudgetStore):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._next_start = 0.0
+        self._free_at: dict[int, float] = {}
         self._leases: dict[str, tuple[Lease, float]] = {}
 
-    def reserve_starts(self, count: int, spacing_s: float) -> float:
+    def reserve_starts(self, count: int, max_rate: int) -> list[float]:
         with self._lock:
-            first = max(self._next_start, time.time())
-            self._next_start = first + count * spacing_s
-            return first
+            starts, taken = reserve_on_slots(self._free_at, count, max_rate, time.time())
+            self._free_at.update(taken)
+            return starts
 
     def hold_starts_until(self, moment: float) -> None:
         with self._lock:
-            self._next_start = max(self._next_start, moment)
+            self._free_at = {slot: max(free, moment) for slot, free in self._free_at.items()}
 
     def lease_connections(self, holder: str, held: int, wanted: int, limit: int) -> int:
         with self._lock:
@@ -133,16 +157,20 @@ class FilmDatabaseBudgetStore(BudgetStore):
         self._engine = engine
         self._create_schedule()
 
-    def reserve_starts(self, count: int, spacing_s: float) -> float:
+    def reserve_starts(self, count: int, max_rate: int) -> list[float]:
+        schedule = db.tmdb_start_schedule
         with self._engine.begin() as conn:
-            first = max(self._lock_schedule(conn), time.time())
-            conn.execute(update(db.tmdb_start_schedule).values(next_start=first + count * spacing_s))
-        return first
+            self._lock_schedule(conn)
+            free_at = {row.id: row.next_start for row in conn.execute(select(schedule))}
+            starts, taken = reserve_on_slots(free_at, count, max_rate, time.time())
+            db.upsert(conn, schedule, [{"id": slot, "next_start": free} for slot, free in taken.items()])
+        return starts
 
     def hold_starts_until(self, moment: float) -> None:
+        schedule = db.tmdb_start_schedule
         with self._engine.begin() as conn:
-            if self._lock_schedule(conn) < moment:
-                conn.execute(update(db.tmdb_start_schedule).values(next_start=moment))
+            self._lock_schedule(conn)
+            conn.execute(update(schedule).where(schedule.c.next_start < moment).values(next_start=moment))
 
     def lease_connections(self, holder: str, held: int, wanted: int, limit: int) -> int:
         leases = db.tmdb_connection_leases
@@ -187,9 +215,9 @@ class FilmDatabaseBudgetStore(BudgetStore):
 class StartSchedule:
     """A client's turns from the shared schedule: the requests waiting now reserve their starts together."""
 
-    def __init__(self, store: BudgetStore, max_rate: float, *, sleep: Sleep = asyncio.sleep):
+    def __init__(self, store: BudgetStore, max_rate: int, *, sleep: Sleep = asyncio.sleep):
         self._store = store
-        self._spacing_s = (1.0 + START_GUARD_S) / max_rate
+        self._max_rate = max_rate
         self._sleep = sleep
         self._waiting: deque[asyncio.Future[float]] = deque()
         self._reserving: asyncio.Task[None] | None = None
@@ -222,13 +250,13 @@ class StartSchedule:
         while self._waiting:
             count = len(self._waiting)
             try:
-                first = await asyncio.to_thread(self._store.reserve_starts, count, self._spacing_s)
+                starts = await asyncio.to_thread(self._store.reserve_starts, count, self._max_rate)
             except Exception as error:  # handed to every waiting request: none can start without its turn
                 while self._waiting:
                     _settle(self._waiting.popleft(), error=error)
                 return
-            for index in range(count):
-                _settle(self._waiting.popleft(), result=first + index * self._spacing_s)
+            for start in starts:
+                _settle(self._waiting.popleft(), result=start)
 
 
 def _settle(turn: asyncio.Future[float], *, result: float = 0.0, error: Exception | None = None) -> None:

@@ -1,22 +1,25 @@
-"""The TMDB client: one aiohttp session, a sliding window of requests in flight, evenly spaced starts, retries.
+"""The TMDB client: one aiohttp session, a sliding window of requests in flight, a sliding window of starts, retries.
 
-Every request takes a slot of the semaphore (TMDB_MAX_CONCURRENCY in flight), a connection within the client's
-share of the deployment's connections (tmdb/budget.py), then its turn from the deployment's start schedule, and is
-sent at once; the slot frees the moment the response is read, so the next waiting request
-starts without waiting for a batch. Retries wait outside the slot, so a backing-off request never holds back the
-others.
+Every request takes one of TMDB_MAX_CONCURRENCY slots, a connection within the client's share of the deployment's
+connections (tmdb/budget.py), then its turn from the deployment's start slots, and is sent at once; the slot frees
+the moment the response is read, so the next waiting request starts without waiting for a batch. Of the waiting
+requests, the one whose chain (see request_chain) has made the fewest requests goes first. Retries wait outside the
+slot, so a backing-off request never holds back the others.
 """
 
 import asyncio
 import email.utils
+import heapq
+import itertools
 import json
 import math
 import socket
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +54,75 @@ class TmdbRequestError(TmdbError):
     """TMDB rejected a request as malformed (a 4xx other than 401/404): retrying cannot help."""
 
 
+@dataclass
+class _Chain:
+    requests: int = 0
+
+
+_current_chain: ContextVar[_Chain | None] = ContextVar("tmdb_request_chain", default=None)
+
+
+@contextmanager
+def request_chain() -> Iterator[None]:
+    """The requests made inside (and in tasks started inside) are one chain, such as a film's searches and details.
+
+    A waiting request of a chain that has made fewer requests goes first, and of two chains that have made as many,
+    a search (which leads to more requests) before a details request (a chain's last). So every chain's first
+    request is sent before any chain's later ones: a run's last requests are the last steps of many chains, which
+    share the slots, not the whole of a chain started late, which would run alone while the other slots sit idle."""
+    token = _current_chain.set(_Chain())
+    try:
+        yield
+    finally:
+        _current_chain.reset(token)
+
+
+def _take_rank(path: str) -> int:
+    """A request's place among the waiting (lowest first; see request_chain), counting it in its chain. Outside any
+    chain every request ranks 0, so the oldest goes first."""
+    chain = _current_chain.get()
+    if chain is None:
+        return 0
+    chain.requests += 1
+    ends_chain = not path.startswith("/search/")
+    return 2 * (chain.requests - 1) + ends_chain
+
+
+class RequestSlots:
+    """At most `size` requests in flight; a freed slot goes to the waiting request of lowest rank, then the oldest."""
+
+    def __init__(self, size: int):
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    @asynccontextmanager
+    async def slot(self, rank: int) -> AsyncIterator[None]:
+        if self._free and not self._waiting:
+            self._free -= 1
+        else:
+            turn = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (rank, next(self._arrivals), turn))
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():  # handed the slot just as it was cancelled: pass it on
+                    self._release()
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():  # a cancelled waiter's turn is done already
+                turn.set_result(None)
+                return
+        self._free += 1
+
+
 class _RetryableFailure(Exception):
     def __init__(self, description: str, retry_after: float | None = None):
         super().__init__(description)
@@ -76,7 +148,7 @@ class RateLimitedTmdbClient:
         self._sleep = sleep
         budget = budget or InProcessBudgetStore()
         self._schedule = StartSchedule(budget, config.max_rate, sleep=sleep)
-        self._window = asyncio.Semaphore(config.max_concurrency)
+        self._window = RequestSlots(config.max_concurrency)
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every TCP socket the session made
         self._lease = ConnectionLease(
             budget,
@@ -194,18 +266,18 @@ class RateLimitedTmdbClient:
             reraise=True,
         )
         try:
-            return await retrying(self._attempt, path, params, missing_ok)
+            return await retrying(self._attempt, path, params, missing_ok, _take_rank(path))
         except _RetryableFailure as failure:
             last = str(failure)
         raise TmdbUnavailable(f"TMDB GET {path} failed {self._config.max_attempts} times; last: {last}")
 
-    async def _attempt(self, path: str, params: dict[str, str], missing_ok: bool) -> dict[str, Any] | None:
+    async def _attempt(self, path: str, params: dict[str, str], missing_ok: bool, rank: int) -> dict[str, Any] | None:
         if self._session is None:
             raise RuntimeError("use RateLimitedTmdbClient as `async with RateLimitedTmdbClient(config) as client`")
         if not self._config.read_access_token:
             params = {**params, "api_key": self._config.api_key or ""}
         transport_failure = None
-        async with self._window, self._connection() as retire:
+        async with self._window.slot(rank), self._connection() as retire:
             await self._schedule.wait_turn()  # outside the request timeout: a Retry-After pause may be long
             headers = {"Connection": "close"} if retire else None
             try:

@@ -30,7 +30,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from movie_pipeline import database as db
-from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbRequestError, TmdbUnavailable
+from movie_pipeline.tmdb.client import RateLimitedTmdbClient, TmdbRequestError, TmdbUnavailable, request_chain
 from movie_pipeline.tmdb.matching import (
     ACCEPT_THRESHOLD,
     Match,
@@ -50,9 +50,9 @@ NOT_FOUND_TTL = timedelta(days=30)
 PROGRESS_EVERY_S = 2.0
 TOP_CAST = 5
 TOP_CANDIDATES = 3  # kept per search outcome in tmdb_search_candidates
-# Films in progress at once, per request slot: a film waits for its search, then its details; two films per
-# slot keep every slot busy while each film's chain still finishes soon after it starts.
-FILMS_PER_REQUEST_SLOT = 2
+# Films in progress at once, per request slot: a film waits for its search, then its details (and the store in
+# between); three films per slot keep enough requests waiting that every slot is busy to the end (see _settle).
+FILMS_PER_REQUEST_SLOT = 3
 _QUERY_CHUNK = 500  # ids per IN (...) list
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[RateLimitedTmdbClient]]
@@ -293,13 +293,18 @@ class _OnlineRun:
         self._last_progress = time.monotonic()
 
     async def settle_all(self, plans: Sequence[_Plan]) -> None:
-        """Every film settled and stored; a TmdbAuthError cancels the rest and propagates, leaving them pending."""
-        await run_all(self._settle(plan) for plan in plans)
+        """Every film settled and stored; a TmdbAuthError cancels the rest and propagates, leaving them pending.
+
+        Films that may need the most requests start first, so the run ends on films that need one."""
+        await run_all(self._settle(plan) for plan in sorted(plans, key=_most_requests, reverse=True))
 
     async def _settle(self, plan: _Plan) -> None:
+        # One chain per film: the client sends every film's first request before any film's next one, so the slots
+        # end on many films' last steps together instead of one late film's whole chain.
         async with self._window:
             try:
-                outcome, movie = await self._look_up(plan)
+                with request_chain():
+                    outcome, movie = await self._look_up(plan)
             except (TmdbUnavailable, TmdbRequestError) as error:
                 outcome, movie = Outcome(MatchStatus.PENDING, None, 0.0, f"left for a later run: {error}"), None
         await self._store.run(self._store.save, match=(self._upload, plan.film, outcome), movie=movie)
@@ -401,6 +406,14 @@ class _OnlineRun:
 def _merged(*searches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The results of several searches, each film once."""
     return list({candidate["id"]: candidate for search in searches for candidate in search}.values())
+
+
+def _most_requests(plan: _Plan) -> int:
+    """The most requests the film can need: the details alone when its TMDB film is known, else a search (two with a
+    year, see _search) and the details."""
+    if plan.override is not None or plan.matched is not None:
+        return 1
+    return 3 if plan.film.year is not None else 2
 
 
 def _found(match: Match) -> Outcome:

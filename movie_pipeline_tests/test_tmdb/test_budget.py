@@ -1,18 +1,18 @@
 """One TMDB budget for the whole deployment: clients in separate processes share the rate and the connections."""
 
 import time
-from itertools import pairwise
 
 import pytest
 from sqlalchemy import update
 
 from movie_pipeline import database as db
 from movie_pipeline.tmdb.budget import (
-    START_GUARD_S,
+    START_WINDOW_S,
     FilmDatabaseBudgetStore,
     Lease,
     fair_shares,
     grant,
+    reserve_on_slots,
 )
 from movie_pipeline_tests.test_tmdb.budget_support import (
     TMDB_CONNECTIONS_PER_IP,
@@ -39,18 +39,37 @@ def test_a_newcomer_gets_only_what_others_have_given_back():
     assert grant("c", 10, 20, after_shrinking) == 6
 
 
-def test_starts_reserved_by_two_processes_on_one_database_keep_the_spacing(tmp_path):
+def starts_within(starts: list[float], window_s: float) -> int:
+    """The most starts inside any window [t, t + window_s), by brute force over window origins."""
+    return max(sum(1 for other in starts if origin <= other < origin + window_s) for origin in starts)
+
+
+def test_starts_go_at_once_while_the_window_has_room_and_wait_only_when_it_is_full():
+    window = START_WINDOW_S
+    starts, changed = reserve_on_slots({}, 9, 4, now=100.0)
+    assert starts == [100.0] * 4 + [100.0 + window] * 4 + [100.0 + 2 * window]
+    assert starts_within(starts, window) == 4
+    assert changed == {1: 100.0 + 3 * window, 2: 100.0 + 2 * window, 3: 100.0 + 2 * window, 4: 100.0 + 2 * window}
+
+
+def test_a_held_slot_waits_for_the_hold_while_a_free_one_carries_on():
+    window = START_WINDOW_S
+    starts, changed = reserve_on_slots({1: 500.0, 2: 50.0}, 3, 2, now=100.0)
+    assert starts == [100.0, 100.0 + window, 100.0 + 2 * window]
+    assert changed == {2: 100.0 + 3 * window}
+
+
+def test_starts_reserved_by_two_processes_on_one_database_keep_the_window(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'films.db'}")
-    spacing = (1 + START_GUARD_S) / 40
     first_store, second_store = FilmDatabaseBudgetStore(engine), FilmDatabaseBudgetStore(engine)
     starts = []
-    for store, count in ((first_store, 3), (second_store, 2), (first_store, 1)):
-        first = store.reserve_starts(count, spacing)
-        starts += [first + index * spacing for index in range(count)]
-    gaps = [later - earlier for earlier, later in pairwise(starts)]
-    assert all(gap >= spacing - 1e-6 for gap in gaps)  # wall-clock floats near 1.7e9 s resolve ~0.2 µs
-    second_store.hold_starts_until(time.time() + 5)
-    assert first_store.reserve_starts(1, spacing) >= starts[-1] + 4
+    for store, count in ((first_store, 3), (second_store, 2), (first_store, 1), (second_store, 3)):
+        starts += store.reserve_starts(count, 4)
+    assert starts == sorted(starts)
+    assert starts_within(starts, START_WINDOW_S - 1e-6) == 4  # wall-clock floats near 1.7e9 s resolve ~0.2 µs
+    held_until = time.time() + 5
+    second_store.hold_starts_until(held_until)
+    assert min(first_store.reserve_starts(4, 4)) >= held_until
 
 
 def test_a_dead_clients_lease_lapses_and_its_connections_go_to_the_living(tmp_path):

@@ -12,10 +12,12 @@ from aioresponses import aioresponses
 from movie_pipeline.tmdb.client import (
     MAX_RETRY_AFTER_S,
     RateLimitedTmdbClient,
+    RequestSlots,
     TmdbAuthError,
     TmdbRequestError,
     TmdbUnavailable,
     parse_retry_after,
+    request_chain,
 )
 from movie_pipeline.tmdb.config import TmdbConfig
 from movie_pipeline.tmdb.standin import StandinOptions, running_standin
@@ -198,6 +200,28 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after(None) is None
 
 
+async def test_a_freed_slot_goes_to_the_lowest_rank_then_the_oldest_and_skips_a_cancelled_waiter():
+    slots, served = RequestSlots(1), []
+    holder = slots.slot(rank=0)
+    await holder.__aenter__()
+
+    async def take(name: str, rank: int) -> None:
+        async with slots.slot(rank):
+            served.append(name)
+
+    waiters = {
+        name: asyncio.create_task(take(name, rank)) for name, rank in [("late", 2), ("a", 0), ("gone", 0), ("b", 1)]
+    }
+    await asyncio.sleep(0)  # every waiter is queued
+    waiters["gone"].cancel()
+    await holder.__aexit__(None, None, None)
+    await asyncio.gather(*waiters.values(), return_exceptions=True)
+    assert served == ["a", "b", "late"]
+    async with slots.slot(rank=5):  # the slot came back: it is free again, not lost to the cancelled waiter
+        served.append("after")
+    assert served[-1] == "after"
+
+
 # --- over loopback HTTP, against the stand-in ---------------------------------------------------------------
 
 
@@ -222,6 +246,31 @@ async def test_starts_in_any_sliding_second_stay_within_the_rate():
     starts = [record.start for record in standin.stats.requests]
     assert len(starts) == 45
     assert max_starts_in_any_second(starts) <= 20
+
+
+async def test_a_chains_later_request_waits_behind_another_chains_first_and_a_search_before_details():
+    answered = []
+    async with (
+        running_standin(StandinOptions()) as standin,
+        RateLimitedTmdbClient(standin_config(standin.base_url, max_concurrency=1)) as client,
+    ):
+
+        async def details(tmdb_id: int) -> None:
+            await client.movie_details(tmdb_id)
+            answered.append(tmdb_id)
+
+        async def search(title: str) -> None:
+            await client.search_movies(title)
+            answered.append(title)
+
+        async def chain(*requests) -> None:
+            with request_chain():
+                await asyncio.gather(*requests)
+
+        # 550 takes the one slot; the others wait in this order: 551 (its chain's second), 680 (another chain's
+        # first), the search (that chain's second, as 551 is, but a search).
+        await asyncio.gather(chain(details(550), details(551)), chain(details(680), search("Fight Club")))
+    assert answered == [550, 680, "Fight Club", 551]
 
 
 async def test_every_kind_of_fault_is_retried_until_success():

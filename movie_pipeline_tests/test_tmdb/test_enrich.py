@@ -13,7 +13,7 @@ from sqlalchemy import select
 from movie_pipeline import database as db
 from movie_pipeline.tmdb import enrich
 from movie_pipeline.tmdb.client import TmdbAuthError
-from movie_pipeline.tmdb.enrich import enrich_films, movie_row, refresh_stale_movies
+from movie_pipeline.tmdb.enrich import FILMS_PER_REQUEST_SLOT, enrich_films, movie_row, refresh_stale_movies
 from movie_pipeline.tmdb.overrides import Overrides, read_overrides
 from movie_pipeline.tmdb.standin import StandinOptions, running_standin
 from movie_pipeline_tests.test_tmdb.enrich_support import (
@@ -135,7 +135,7 @@ async def test_a_killed_run_resumes_without_asking_again_for_anything_stored(tmp
     concurrency = 2
     async with running_standin(StandinOptions(latency_s=(0.02, 0.05))) as standin:
         task = asyncio.create_task(run(engine, standin, films, max_concurrency=concurrency))
-        await wait_until(lambda: standin.stats.request_count >= 9)
+        await wait_until(lambda: "found" in {row["status"] for row in matches(engine, "upload-1").values()})
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -151,10 +151,11 @@ async def test_a_killed_run_resumes_without_asking_again_for_anything_stored(tmp
 
         summary = await run(engine, standin, films, max_concurrency=concurrency)
     assert standin.stats.request_count - killed_run_requests == still_needed == summary.tmdb_requests
-    # The killed run lost only requests in flight or answered in the loop turn it died in (each film here
-    # costs one search and one details request, so every stored id stands for one answered request).
+    # The killed run lost only the requests of the films in progress, at most FILMS_PER_REQUEST_SLOT per request
+    # slot: a search is stored once the details it is weighed by are in, so such a film loses both its requests
+    # (each film here costs one search and one details request; every stored id stands for one answered request).
     lost = killed_run_requests - (len(searched) + len(stored))
-    assert 0 <= lost <= 2 * concurrency
+    assert 0 <= lost <= 2 * FILMS_PER_REQUEST_SLOT * concurrency
     rows = matches(engine, "upload-1")
     assert {row["name"]: row["tmdb_id"] for row in rows.values()} == expected
     assert table_count(engine, db.film_matches) == len(WELL_KNOWN)
