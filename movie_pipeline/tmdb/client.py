@@ -89,38 +89,41 @@ def _take_rank(path: str) -> int:
 
 
 class RequestSlots:
-    """At most `size` requests in flight; a freed slot goes to the waiting request of lowest rank, then the oldest."""
+    """At most `size` requests in flight: the permits of an asyncio.Semaphore. A freed permit goes to the waiting
+    request of lowest rank, then the oldest, where the semaphore alone would serve the oldest: so requests line up
+    here and take a permit only when they are first in line and one is free."""
 
     def __init__(self, size: int):
-        self._free = size
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._in_flight = asyncio.Semaphore(size)
+        self._line: list[tuple[int, int]] = []  # (rank, arrival), a heap
         self._arrivals = itertools.count()
+        self._turn_changed = asyncio.Condition()
 
     @asynccontextmanager
     async def slot(self, rank: int) -> AsyncIterator[None]:
-        if self._free and not self._waiting:
-            self._free -= 1
-        else:
-            turn = asyncio.get_running_loop().create_future()
-            heapq.heappush(self._waiting, (rank, next(self._arrivals), turn))
-            try:
-                await turn
-            except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled():  # handed the slot just as it was cancelled: pass it on
-                    self._release()
-                raise
+        place = (rank, next(self._arrivals))
+        heapq.heappush(self._line, place)
+        try:
+            async with self._turn_changed:
+                await self._turn_changed.wait_for(lambda: self._line[0] == place and not self._in_flight.locked())
+                heapq.heappop(self._line)
+                await self._in_flight.acquire()  # never waits: a permit is free and no one else takes it
+                self._turn_changed.notify_all()  # the next in line may take another free permit
+        except asyncio.CancelledError:
+            if place in self._line:
+                self._line.remove(place)
+                heapq.heapify(self._line)
+                await self._announce()  # it may have been first in line
+            raise
         try:
             yield
         finally:
-            self._release()
+            self._in_flight.release()
+            await self._announce()
 
-    def _release(self) -> None:
-        while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():  # a cancelled waiter's turn is done already
-                turn.set_result(None)
-                return
-        self._free += 1
+    async def _announce(self) -> None:
+        async with self._turn_changed:
+            self._turn_changed.notify_all()
 
 
 class _RetryableFailure(Exception):
