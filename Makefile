@@ -28,7 +28,7 @@ test: $(INSTALLED)  ## the whole test suite
 dev: $(INSTALLED)  ## the Dagster UI with the daemon (http://127.0.0.1:3000)
 	$(PY) -m movie_pipeline.launch dev
 
-bench: $(INSTALLED)  ## the benchmarks, printed as tables (~7 min; bench_load.py, ~15 min, runs on its own)
+bench: $(INSTALLED)  ## the benchmarks, printed as tables (~17 min; bench_load, bench_latency and bench_matching run on their own)
 	$(PY) benchmarks/bench_parse.py
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_enrich.py
