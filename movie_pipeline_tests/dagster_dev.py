@@ -84,17 +84,6 @@ class DagsterDev:
         self.process.wait(timeout=30)
         wait_for(lambda: not group_members(self.process.pid), 30, "every process of the group to be gone")
 
-    def run_worker_pid(self, run_id: str) -> int | None:
-        """The live run worker: the code server's child process whose pid the run's own engine event names."""
-        query = f"""{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{
-            ... on EngineEvent {{ message metadataEntries {{ label ... on TextMetadataEntry {{ text }} }} }}
-            }} }} }} }}"""
-        for event in self.graphql(query)["logsForRun"]["events"]:
-            if event and event["message"].startswith("Started process for run"):
-                pid = int(next(e["text"] for e in event["metadataEntries"] if e["label"] == "pid"))
-                return pid if pid in group_members(self.process.pid) else None
-        return None
-
     def step_events(self, run_id: str) -> list[tuple[str, str]]:
         """(event type, step key) of the run's step events, in order."""
         query = f"""{{ logsForRun(runId: "{run_id}") {{ ... on EventConnection {{ events {{

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -22,7 +23,7 @@ from movie_pipeline.launch import bring_instance_config_up_to_date
 from movie_pipeline.letterboxd.uploads import upload_key
 from movie_pipeline.tmdb.standin import StandinOptions, StandinThread
 from movie_pipeline_tests.conftest import LETTERBOXD
-from movie_pipeline_tests.dagster_dev import RUNS, DagsterDev, partition_of, wait_for
+from movie_pipeline_tests.dagster_dev import RUNS, DagsterDev, group_members, partition_of, wait_for
 
 pytestmark = pytest.mark.e2e
 TOKEN = "recovery-token"
@@ -116,12 +117,33 @@ def run_of(dev: DagsterDev, partition: str) -> dict | None:
     return runs[0] if runs else None  # newest first
 
 
-def kill_worker_at_step(dev: DagsterDev, run_id: str, pid: int, step: str) -> bool:
-    """SIGKILL the run worker as soon as the step has started; True once killed."""
-    if ("ExecutionStepStartEvent", step) not in dev.step_events(run_id):
-        return False
-    os.kill(pid, signal.SIGKILL)
-    return True
+class StepWatch:
+    """Reads the instance's own storage, as the webserver does, to kill a run worker within milliseconds of its
+    step's start: a small upload's raw_diary lasts less than one round of GraphQL polls."""
+
+    def __init__(self, dagster_home: str, dev: DagsterDev):
+        self.instance = dg.DagsterInstance.from_config(dagster_home)
+        self.dev = dev
+
+    def run_worker(self, partition: str) -> tuple[str, int] | None:
+        """(run id, pid) of the newest run of the partition while its worker, a process of `dagster dev`, is alive."""
+        runs = self.instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": partition}), limit=1)
+        if not runs:
+            return None
+        run_id = runs[0].dagster_run.run_id
+        for entry in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+            if entry.message.startswith("Started process for run"):
+                pid = int(entry.dagster_event.engine_event_data.metadata["pid"].value)
+                return (run_id, pid) if pid in group_members(self.dev.process.pid) else None
+        return None
+
+    def kill_worker_at_step(self, run_id: str, pid: int, step: str) -> bool:
+        """SIGKILL the run worker as soon as the step has started; True once killed."""
+        started = self.instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+        if not any(entry.step_key == step for entry in started):
+            return False
+        os.kill(pid, signal.SIGKILL)
+        return True
 
 
 def recovered_after(dev: DagsterDev, partition: str, killed_at: float) -> float | None:
@@ -159,6 +181,7 @@ def test_a_run_worker_killed_at_any_step_recovers(deployment: Deployment):
     workers: dict[str, tuple[str, int]] = {}  # step -> (run id, worker pid), found before the step starts
     killed_at: dict[str, float] = {}
     in_flight_at_kills = 0
+    watch = StepWatch(deployment.env["DAGSTER_HOME"], dev)
 
     def kill_each_at_its_step() -> bool:
         nonlocal in_flight_at_kills
@@ -166,11 +189,10 @@ def test_a_run_worker_killed_at_any_step_recovers(deployment: Deployment):
             if step in killed_at:
                 continue
             if step not in workers:
-                run = run_of(dev, upload.key)
-                pid = dev.run_worker_pid(run["runId"]) if run else None
-                if run and pid:
-                    workers[step] = (run["runId"], pid)
-            elif kill_worker_at_step(dev, *workers[step], step):
+                worker = watch.run_worker(upload.key)
+                if worker:
+                    workers[step] = worker
+            elif watch.kill_worker_at_step(*workers[step], step):
                 killed_at[step] = time.time()
                 in_flight_at_kills += deployment.standin.stats.in_flight
         return len(killed_at) == len(uploads)
