@@ -132,8 +132,9 @@ class StepWatch:
             return None
         run_id = runs[0].dagster_run.run_id
         for entry in self.instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
-            if entry.message.startswith("Started process for run"):
-                pid = int(entry.dagster_event.engine_event_data.metadata["pid"].value)
+            event = entry.dagster_event
+            if event and entry.message.startswith("Started process for run"):
+                pid = int(str(event.engine_event_data.metadata["pid"].value))
                 return (run_id, pid) if pid in group_members(self.dev.process.pid) else None
         return None
 
