@@ -1,7 +1,8 @@
 """The production topology of deploy/, end to end: a code server of its own, dagster-webserver and dagster-daemon
 as separate processes through deploy/workspace.yaml, Dagster's storage and the film database in PostgreSQL, runs
-queued under deploy/dagster.yaml's limits. Three exports dropped at once while the stand-in injects 5xx (so films
-are left pending and sweeps run) all complete, no two enriching runs of one upload overlap, and the rate at the
+queued under deploy/dagster.yaml's limits. Three exports dropped at once while the stand-in injects 5xx (20% 500
+and 10% 503, test_load's plan: at 5% every request succeeds within its 5 attempts, no film is left pending and no
+sweep would run) all complete, no two enriching runs of one upload overlap, and the rate at the
 stand-in stays within the cap."""
 
 import pytest
