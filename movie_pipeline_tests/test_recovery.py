@@ -198,7 +198,12 @@ def test_a_run_worker_killed_at_any_step_recovers(deployment: Deployment):
                 in_flight_at_kills += deployment.standin.stats.in_flight
         return len(killed_at) == len(uploads)
 
-    wait_for(kill_each_at_its_step, 180, f"every run worker to reach its step and be killed (killed: {killed_at})", 0)
+    try:
+        wait_for(
+            kill_each_at_its_step, 180, f"every run worker to reach its step and be killed (killed: {killed_at})", 0
+        )
+    finally:
+        watch.instance.dispose()
     for step, (run_id, _) in workers.items():
         # The kill hit the step itself: the killed run never finished it.
         assert ("ExecutionStepSuccessEvent", step) not in dev.step_events(run_id), step
