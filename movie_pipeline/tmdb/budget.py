@@ -195,12 +195,11 @@ class FilmDatabaseBudgetStore(BudgetStore):
             conn.execute(delete(leases).where(leases.c.holder == holder))
 
     @staticmethod
-    def _lock_schedule(conn: Connection) -> float:
+    def _lock_schedule(conn: Connection) -> None:
         # An UPDATE locks: the row on PostgreSQL, the database's write lock on SQLite (a plain SELECT takes neither),
         # so what this transaction reads next no other client changes until it commits.
         schedule = db.tmdb_start_schedule
-        touch = update(schedule).where(schedule.c.id == 1).values(next_start=schedule.c.next_start)
-        return float(conn.execute(touch.returning(schedule.c.next_start)).scalar_one())
+        conn.execute(update(schedule).where(schedule.c.id == 1).values(next_start=schedule.c.next_start))
 
     def _create_schedule(self) -> None:
         schedule = db.tmdb_start_schedule
